@@ -1,0 +1,190 @@
+"""The ``"robust_plugin"`` section of the freqtrade config, as typed data.
+
+Validated once when the bot or backtest starts. Every mistake is reported in one message that names
+the key path (``robust_plugin.aged.max_age``) and what is wrong; nothing here imports freqtrade.
+
+Durations are strings such as ``"90s"``, ``"30m"``, ``"24h"`` (see :mod:`robust_plugin.durations`);
+percentages are plain numbers (``1.5`` means 1.5 %).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+)
+
+from robust_plugin.aging import AgedPolicy
+from robust_plugin.durations import DurationError, parse_duration
+
+SECTION = "robust_plugin"
+
+
+class PluginConfigError(ValueError):
+    """The ``robust_plugin`` section is wrong; the message names every bad key path."""
+
+
+def _duration(value: object) -> float:
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _optional_duration(value: object) -> float | None:
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("null", "none", "off")):
+        return None
+    return _duration(value)
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+OptionalDuration = Annotated[float | None, BeforeValidator(_optional_duration)]
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number of percent such as 1.5, got {value!r}")
+    return float(value)
+
+
+Percent = Annotated[float, BeforeValidator(_number), Field(gt=0, lt=100)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class AgedConfig(_Section):
+    """``robust_plugin.aged``: the aged-position policy (see :mod:`robust_plugin.aging`)."""
+
+    enabled: StrictBool = Field(True, description="Turn the aged-position policy on or off.")
+    max_age: Duration = Field(
+        "24h", description="Age after which a trade enters its grace period."
+    )
+    grace_period: Duration = Field(
+        "6h", description="How long the breakeven (fees included) target applies."
+    )
+    step_interval: Duration = Field(
+        "1h", description="After the grace period, the accepted loss grows once per interval."
+    )
+    loss_step_pct: Percent = Field(
+        0.5, description="Accepted loss added per step, in percent of the entry price."
+    )
+    max_loss_pct: Percent = Field(5.0, description="Cap of the accepted loss, in percent.")
+    force_close_after: OptionalDuration = Field(
+        None, description="Age at which the trade exits whatever the price; null for never."
+    )
+
+    def policy(self) -> AgedPolicy:
+        """The pure policy these settings describe."""
+        return AgedPolicy(
+            max_age=self.max_age,
+            grace_period=self.grace_period,
+            step_interval=self.step_interval,
+            loss_step_pct=float(self.loss_step_pct),
+            max_loss_pct=float(self.max_loss_pct),
+            force_close_after=self.force_close_after,
+        )
+
+
+class StoreConfig(_Section):
+    """``robust_plugin.store``: the plugin's own database (never freqtrade's)."""
+
+    url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the plugin's database; default: a SQLite file "
+            "robust_plugin.sqlite in freqtrade's user_data directory."
+        ),
+    )
+    bot_name: str | None = Field(
+        None, description="Name written on every row; default: freqtrade's bot_name."
+    )
+
+
+class PluginConfig(_Section):
+    """The whole ``robust_plugin`` section."""
+
+    enabled: StrictBool = Field(True, description="Turn the whole plugin on or off.")
+    aged: AgedConfig = Field(default_factory=AgedConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    return ".".join([SECTION, *(str(part) for part in loc)])
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = PluginConfig
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(_known_keys(loc))
+        return f"{_path(loc)}: unknown key (known keys here: {known})"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if error["type"] in ("float_type", "int_type", "bool_type", "model_type", "string_type"):
+        message = f"{message}, got {error['input']!r}"
+    return f"{_path(loc)}: {message}"
+
+
+def _cross_checks(config: PluginConfig) -> list[str]:
+    problems = []
+    aged = config.aged
+    if aged.step_interval <= 0:
+        problems.append(f"{SECTION}.aged.step_interval: must be longer than zero")
+    if aged.max_loss_pct < aged.loss_step_pct:
+        problems.append(
+            f"{SECTION}.aged.max_loss_pct: the cap ({aged.max_loss_pct}) is below one loss step "
+            f"(loss_step_pct = {aged.loss_step_pct})"
+        )
+    if aged.force_close_after is not None and aged.force_close_after <= 0:
+        problems.append(f"{SECTION}.aged.force_close_after: must be longer than zero, or null")
+    return problems
+
+
+def parse_plugin_config(section: object) -> PluginConfig:
+    """Validate the ``robust_plugin`` section (the value, not the whole freqtrade config).
+
+    :raises PluginConfigError: with one line per problem, each naming the key path.
+    """
+    if not isinstance(section, dict):
+        raise PluginConfigError(
+            f"{SECTION}: expected an object with keys such as \"aged\", got {section!r}"
+        )
+    try:
+        config = PluginConfig.model_validate(section)
+    except ValidationError as exc:
+        lines = [_describe(err) for err in exc.errors()]
+        raise PluginConfigError(_join(lines)) from None
+    problems = _cross_checks(config)
+    if problems:
+        raise PluginConfigError(_join(problems))
+    return config
+
+
+def plugin_config_from(freqtrade_config: dict[str, Any]) -> PluginConfig | None:
+    """The plugin config from a whole freqtrade config, or ``None`` when the section is absent."""
+    if SECTION not in freqtrade_config:
+        return None
+    return parse_plugin_config(freqtrade_config[SECTION])
+
+
+def _join(lines: list[str]) -> str:
+    if len(lines) == 1:
+        return f"invalid config: {lines[0]}"
+    return "invalid config:\n  " + "\n  ".join(lines)

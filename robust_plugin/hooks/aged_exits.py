@@ -1,0 +1,95 @@
+"""Adapter: freqtrade's exit callbacks -> the aged policy (:mod:`robust_plugin.aging`).
+
+How an aged exit is carried out, per run mode:
+
+* **Backtesting / hyperopt** with limit exits (the configuration the plugin expects): as soon as a
+  trade has a target, ``custom_exit`` signals the stage's reason and ``custom_exit_price`` prices the
+  exit at the target (or at the candle's open when the open is already past it). freqtrade's fill
+  model then fills the order inside the candle exactly when the candle reaches the target, and
+  re-prices it on every later candle as the stage changes. With market exits the exit happens at a
+  candle's open, once the open has crossed the target.
+* **Dry-run / live**: ``custom_exit`` signals only when the current rate has crossed the target (or
+  the trade is forced out), and the exit is priced at the better of the target and the rate.
+
+The decision itself is the same pure function in every mode. Nothing here sleeps, touches the
+exchange or writes to a database on the backtesting path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from robust_plugin.aging import (
+    AgedDecision,
+    AgedPhase,
+    AgedPolicy,
+    AgedStage,
+    decide,
+    is_aged_reason,
+    stage_at,
+)
+from robust_plugin.hooks.trade_facts import position_costs, price_tick, trade_age
+
+
+class AgedJournal(Protocol):
+    """Where live stage changes and exits are recorded (see :mod:`robust_plugin.hooks.journal`)."""
+
+    def stage_seen(self, trade: Any, decision: AgedDecision, age: float, now: datetime) -> None: ...
+
+
+@dataclass
+class AgedExits:
+    policy: AgedPolicy
+    live: bool
+    """Dry-run or live: exits are signalled on the current rate crossing the target."""
+    limit_exits: bool
+    """freqtrade's ``order_types.exit`` is ``limit``: the exit is priced by ``exit_price``."""
+    journal: AgedJournal | None = None
+    policy_source: Callable[[], AgedPolicy] | None = None
+    """Set when hyperopt parameters drive the policy: called before each decision."""
+
+    def exit_reason(self, trade: Any, now: datetime, rate: float) -> str | None:
+        """``custom_exit``: the aged exit reason to signal now, or ``None``."""
+        age = trade_age(trade, now)
+        policy = self.policy
+        if age < policy.max_age and (
+            policy.force_close_after is None or age < policy.force_close_after
+        ):
+            return None  # the common case, kept free of any allocation
+        decision = decide(policy, position_costs(trade), age, rate, price_tick(trade))
+        if self.journal is not None:
+            self.journal.stage_seen(trade, decision, age, now)
+        if decision.exit_now:
+            return decision.stage.exit_reason
+        if not self.live and self.limit_exits and decision.target is not None:
+            # The limit at the target is the crossing check: freqtrade fills it only if the
+            # candle reaches it.
+            return decision.stage.exit_reason
+        return None
+
+    def exit_price(
+        self, trade: Any, now: datetime, proposed_rate: float, exit_tag: str | None
+    ) -> float | None:
+        """``custom_exit_price`` for aged exits: the target, or the proposed rate when better.
+
+        Returns ``None`` for exits that are not the policy's, so the caller keeps its own price.
+        """
+        if not is_aged_reason(exit_tag):
+            return None
+        stage = stage_at(self.policy, trade_age(trade, now))
+        if stage.phase in (AgedPhase.FRESH, AgedPhase.FORCED) or stage.exit_reason != exit_tag:
+            return proposed_rate
+        decision = decide(
+            self.policy, position_costs(trade), trade_age(trade, now), proposed_rate, price_tick(trade)
+        )
+        assert decision.target is not None
+        # Already past the target: take the better price. Otherwise the order waits at the target.
+        return proposed_rate if decision.exit_now else decision.target
+
+    def stage(self, trade: Any, now: datetime) -> AgedStage:
+        """The trade's stage now (for status displays)."""
+        return stage_at(self.policy, trade_age(trade, now))
+

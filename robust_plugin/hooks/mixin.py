@@ -1,0 +1,181 @@
+"""``RobustMixin``: the plugin inside a freqtrade strategy.
+
+Use it first in the bases, so its callbacks wrap the strategy's own::
+
+    class MyStrategy(RobustMixin, IStrategy):
+        ...
+
+and enable it with a ``"robust_plugin"`` section in the freqtrade config. Every callback here calls
+``super()`` first and only adds the plugin's decision when the strategy's own callback made none. If
+your strategy defines one of these callbacks itself, call ``super()`` from it (the start-up log warns
+when it does not look like it).
+
+Without a ``robust_plugin`` section the mixin does nothing and the strategy trades exactly as before.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from datetime import datetime
+from typing import Any
+
+from freqtrade.enums import RunMode
+from freqtrade.exceptions import OperationalException
+
+from robust_plugin.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
+from robust_plugin.hooks.aged_exits import AgedExits
+from robust_plugin.hooks.journal import AgedJournal
+from robust_plugin.hooks.hyperopt import aged_policy_source
+from robust_plugin.store import EventStore, default_url
+
+logger = logging.getLogger(__name__)
+
+_HOOKS = ("custom_exit", "custom_exit_price", "order_filled")
+_LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
+
+
+class RobustMixin:
+    """Adds robust_plugin's aged-position exits to a freqtrade strategy (see module docstring)."""
+
+    robust_config: PluginConfig | None = None
+    _robust_aged: AgedExits | None = None
+    _robust_store: EventStore | None = None
+    _robust_journal: AgedJournal | None = None
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def ft_bot_start(self, **kwargs) -> None:
+        """freqtrade's strategy start-up; validates the ``robust_plugin`` section after it.
+
+        Runs after the data provider and every config override are in place, whether or not the
+        strategy overrides ``bot_start``. A bad section stops start-up with one clear message.
+        """
+        super().ft_bot_start(**kwargs)  # type: ignore[misc]
+        try:
+            self.robust_config = plugin_config_from(self.config)  # type: ignore[attr-defined]
+        except PluginConfigError as exc:
+            raise OperationalException(f"robust_plugin: {exc}") from None
+        if self.robust_config is None:
+            logger.info("robust_plugin: no '%s' section in the config, the plugin is inactive", SECTION)
+            return
+        if not self.robust_config.enabled:
+            logger.info("robust_plugin: disabled by %s.enabled", SECTION)
+            return
+        self._robust_check_strategy()
+        self._robust_start_aged()
+
+    def _robust_runmode(self) -> RunMode:
+        return RunMode(self.config.get("runmode", RunMode.OTHER))  # type: ignore[attr-defined]
+
+    def _robust_check_strategy(self) -> None:
+        config = self.robust_config
+        assert config is not None
+        if config.aged.enabled and not self.use_exit_signal:  # type: ignore[attr-defined]
+            raise OperationalException(
+                f"robust_plugin: {SECTION}.aged is enabled but 'use_exit_signal' is false, so "
+                "freqtrade never calls custom_exit and aged positions would never be closed. "
+                f"Set \"use_exit_signal\": true, or set {SECTION}.aged.enabled to false."
+            )
+        for hook in _HOOKS:
+            own = getattr(type(self), hook)
+            if own is not getattr(RobustMixin, hook):
+                try:
+                    calls_super = "super()" in inspect.getsource(own)
+                except (OSError, TypeError):
+                    calls_super = True
+                if not calls_super:
+                    logger.warning(
+                        "robust_plugin: %s.%s does not call super().%s(...); the plugin's part of "
+                        "that callback will not run.",
+                        type(self).__name__,
+                        hook,
+                        hook,
+                    )
+        exit_type = self.order_types.get("exit", "limit")  # type: ignore[attr-defined]
+        if exit_type != "limit":
+            logger.warning(
+                "robust_plugin: order_types.exit is '%s'. Aged exits then happen at a candle's open "
+                "in backtesting instead of at their target price; use \"exit\": \"limit\".",
+                exit_type,
+            )
+
+    def _robust_start_aged(self) -> None:
+        config = self.robust_config
+        assert config is not None
+        if not config.aged.enabled:
+            return
+        live = self._robust_runmode() in _LIVE_MODES
+        if live:
+            bot_name = config.store.bot_name or self.config.get("bot_name") or "freqtrade"  # type: ignore[attr-defined]
+            url = config.store.url or default_url(self.config["user_data_dir"])  # type: ignore[attr-defined]
+            self._robust_store = EventStore(url, bot_name)
+            self._robust_journal = AgedJournal(self._robust_store)
+        source = aged_policy_source(self, config.aged)
+        self._robust_aged = AgedExits(
+            policy=source() if source else config.aged.policy(),
+            policy_source=source,
+            live=live,
+            limit_exits=self.order_types.get("exit", "limit") == "limit",  # type: ignore[attr-defined]
+            journal=self._robust_journal,
+        )
+        p = self._robust_aged.policy
+        logger.info(
+            "robust_plugin: aged exits on (max_age %ss, grace %ss, +%s%% every %ss up to %s%%, "
+            "force close after %s)",
+            p.max_age,
+            p.grace_period,
+            p.loss_step_pct,
+            p.step_interval,
+            p.max_loss_pct,
+            f"{p.force_close_after}s" if p.force_close_after is not None else "never",
+        )
+
+    # -- freqtrade callbacks -----------------------------------------------------------------
+
+    def custom_exit(
+        self,
+        pair: str,
+        trade: Any,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        **kwargs,
+    ) -> str | bool | None:
+        """The strategy's own custom exit first; otherwise the aged policy's exit reason, if any."""
+        own = super().custom_exit(  # type: ignore[misc]
+            pair, trade, current_time, current_rate, current_profit, **kwargs
+        )
+        if own or self._robust_aged is None:
+            return own
+        aged = self._robust_aged
+        if aged.policy_source is not None:
+            aged.policy = aged.policy_source()
+        return aged.exit_reason(trade, current_time, current_rate)
+
+    def custom_exit_price(
+        self,
+        pair: str,
+        trade: Any,
+        current_time: datetime,
+        proposed_rate: float,
+        current_profit: float,
+        exit_tag: str | None,
+        **kwargs,
+    ) -> float:
+        """Aged exits are priced at their target; other exits keep the strategy's price."""
+        rate = super().custom_exit_price(  # type: ignore[misc]
+            pair, trade, current_time, proposed_rate, current_profit, exit_tag, **kwargs
+        )
+        if self._robust_aged is None:
+            return rate
+        aged_rate = self._robust_aged.exit_price(trade, current_time, proposed_rate, exit_tag)
+        return rate if aged_rate is None else aged_rate
+
+    def order_filled(
+        self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs
+    ) -> None:
+        """Records aged exits that filled (dry-run and live)."""
+        super().order_filled(pair, trade, order, current_time, **kwargs)  # type: ignore[misc]
+        if self._robust_journal is not None and order.ft_order_side == trade.exit_side:
+            self._robust_journal.exit_filled(trade, order, current_time)
