@@ -1,0 +1,100 @@
+"""Summaries of the plugin's exits, from freqtrade's backtest result trades (plain dicts).
+
+Pure: takes the trades freqtrade exports (``exit_reason``, ``open_date``, ``close_date``,
+``profit_ratio``, ``profit_abs``, ``leverage``) and returns rows; :func:`render_exit_table` prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from robust_plugin.aging import is_aged_reason
+
+
+@dataclass(frozen=True)
+class ExitRow:
+    """One exit reason's totals."""
+
+    exit_reason: str
+    count: int
+    avg_age_hours: float
+    avg_net_pct: float
+    """Average net result per exit, unleveraged, in percent (freqtrade's ratio / leverage)."""
+    total_profit: float
+    """Sum of freqtrade's ``profit_abs`` (stake currency, leverage and funding included)."""
+
+
+def _when(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    return datetime.fromisoformat(str(value))
+
+
+def trade_age_hours(trade: Mapping[str, Any]) -> float:
+    return (_when(trade["close_date"]) - _when(trade["open_date"])).total_seconds() / 3600
+
+
+def net_pct(trade: Mapping[str, Any]) -> float:
+    return float(trade["profit_ratio"]) / float(trade.get("leverage") or 1.0) * 100
+
+
+def _sort_key(reason: str) -> tuple[int, float, str]:
+    if reason == "aged_grace":
+        return (0, 0.0, reason)
+    if reason.startswith("aged_progressive_"):
+        return (1, float(reason.removeprefix("aged_progressive_").removesuffix("pct")), reason)
+    if reason == "aged_force":
+        return (2, 0.0, reason)
+    return (3, 0.0, reason)
+
+
+def exit_rows(trades: Iterable[Mapping[str, Any]], *, aged_only: bool = False) -> list[ExitRow]:
+    """Per exit reason: count, average age, average net result and total profit."""
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for trade in trades:
+        reason = str(trade.get("exit_reason") or "")
+        if aged_only and not is_aged_reason(reason):
+            continue
+        groups.setdefault(reason, []).append(trade)
+    rows = []
+    for reason in sorted(groups, key=_sort_key):
+        group = groups[reason]
+        rows.append(
+            ExitRow(
+                exit_reason=reason,
+                count=len(group),
+                avg_age_hours=sum(trade_age_hours(t) for t in group) / len(group),
+                avg_net_pct=sum(net_pct(t) for t in group) / len(group),
+                total_profit=sum(float(t.get("profit_abs") or 0.0) for t in group),
+            )
+        )
+    return rows
+
+
+def render_exit_table(rows: list[ExitRow], title: str, stake_currency: str = "USDT") -> str:
+    """The rows as a text table in freqtrade's report style."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for name in ("Exit reason", "Exits", "Avg age (h)", "Avg net % (1x)", f"Total {stake_currency}"):
+        table.add_column(name, justify="left" if name == "Exit reason" else "right")
+    for row in rows:
+        table.add_row(
+            row.exit_reason,
+            str(row.count),
+            f"{row.avg_age_hours:.1f}",
+            f"{row.avg_net_pct:+.2f}",
+            f"{row.total_profit:+.2f}",
+        )
+    if not rows:
+        table.add_row("(none)", "0", "-", "-", "-")
+    console = Console(width=100, record=True, force_terminal=False)
+    with console.capture() as capture:
+        console.print(table)
+    return capture.get()

@@ -1,0 +1,41 @@
+"""An offline freqtrade backtest environment: the loopback venue for market metadata, plus config.
+
+freqtrade loads markets from the exchange at start-up even for a backtest. Pointed at the venue
+(``robust_plugin.venue``) through ``exchange.ccxt_config``, a Binance futures backtest needs nothing
+from the internet. Used by the demo, the benchmarks and the integration tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from robust_plugin.venue.ccxt_urls import binance_urls
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_CONFIG = ROOT / "config.example.json"
+
+
+def venue_exchange_config(base_url: str) -> dict[str, Any]:
+    """The ``exchange`` overrides that send every ccxt request to the venue at ``base_url``."""
+    urls = {"urls": {"api": binance_urls(base_url)}}
+    return {"exchange": {"ccxt_config": urls, "ccxt_async_config": urls}}
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated recursively with ``extra`` (new dicts; inputs untouched)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def write_override(path: Path, base_url: str, extra: dict[str, Any] | None = None) -> Path:
+    """Write a second config file (for ``--config``) pointing freqtrade at the venue."""
+    override = deep_merge(venue_exchange_config(base_url), extra or {})
+    path.write_text(json.dumps(override, indent=2))
+    return path

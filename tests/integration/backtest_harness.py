@@ -1,0 +1,64 @@
+"""Runs freqtrade's real ``Backtesting`` against the loopback venue, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from freqtrade.configuration import Configuration
+from freqtrade.enums import RunMode
+from freqtrade.optimize.backtesting import Backtesting
+
+from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, venue_exchange_config
+
+STRATEGIES = ROOT / "user_data" / "strategies"
+
+
+def backtest_config(
+    tmp: Path,
+    base_url: str,
+    datadir: Path,
+    *,
+    strategy: str,
+    plugin: dict[str, Any] | None,
+    pairs: list[str] | None = None,
+    timerange: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A freqtrade backtest config: config.example.json, the venue, and the given plugin section
+    (``None`` removes the section)."""
+    base = json.loads(EXAMPLE_CONFIG.read_text())
+    if plugin is None:
+        base.pop("robust_plugin")
+    else:
+        base["robust_plugin"] = plugin
+    config = deep_merge(base, venue_exchange_config(base_url))
+    if pairs:
+        config["exchange"]["pair_whitelist"] = pairs
+    config = deep_merge(config, extra or {})
+    path = tmp / f"config-{strategy}.json"
+    path.write_text(json.dumps(config))
+    (tmp / "user_data").mkdir(exist_ok=True)
+    args = {
+        "config": [str(path)],
+        "user_data_dir": str(tmp / "user_data"),
+        "datadir": str(datadir),
+        "strategy": strategy,
+        "strategy_path": str(STRATEGIES),
+        "export": "none",
+        "cache": "none",
+    }
+    if timerange:
+        args["timerange"] = timerange
+    return Configuration(args, RunMode.BACKTEST).get_config()
+
+
+def run_backtest(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the backtest and return freqtrade's result trades."""
+    backtesting = Backtesting(config)
+    try:
+        backtesting.start()
+        return list(backtesting.results["strategy"][config["strategy"]]["trades"])
+    finally:
+        Backtesting.cleanup()
