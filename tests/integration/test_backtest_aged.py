@@ -19,6 +19,7 @@ from robust_plugin.aging import AgedPolicy, PositionCosts, Side, stage_at, targe
 from robust_plugin.config import parse_plugin_config
 from tests.integration.backtest_harness import backtest_config, run_backtest
 
+pytest.importorskip("robust_plugin.venue.ccxt_urls")
 pytestmark = pytest.mark.integration
 
 CANDLE = timedelta(minutes=5)

@@ -10,6 +10,7 @@ import pytest
 from tests.integration.backtest_harness import STRATEGIES
 from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, write_override
 
+pytest.importorskip("robust_plugin.venue.ccxt_urls")
 pytestmark = pytest.mark.integration
 
 
