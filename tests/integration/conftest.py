@@ -8,14 +8,10 @@ from pathlib import Path
 import pytest
 
 from robust_plugin.tools.sampledata import generate
+from robust_plugin.venue.process import run_venue
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def run_venue(*args, **kwargs):
-    # The venue process runner is not built yet (issue 3); tests needing it skip until it lands.
-    process = pytest.importorskip("robust_plugin.venue.process")
-    return process.run_venue(*args, **kwargs)
 
 SHARED_DATA = ROOT.parent / "shared" / "data" / "binance"
 
@@ -49,9 +45,3 @@ def real_datadir(tmp_path_factory) -> Path:
 def real_venue(real_datadir):
     with run_venue(real_datadir) as venue:
         yield venue
-
-
-try:  # the venue (issue 3) is not built yet: its tests are collected once it lands
-    import robust_plugin.venue.ccxt_urls  # noqa: F401
-except ImportError:
-    collect_ignore = ["test_backtest_aged.py", "test_startup_errors.py", "backtest_harness.py"]

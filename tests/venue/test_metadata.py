@@ -1,0 +1,72 @@
+"""The venue as a market-metadata server: ccxt loads Binance markets from it, and it stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import ccxt
+import pytest
+
+from robust_plugin.tools.sampledata import generate
+from robust_plugin.venue.ccxt_urls import binance_urls
+from robust_plugin.venue.process import VenueStartError, run_venue
+
+
+@pytest.fixture(scope="module")
+def datadir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("venue") / "binance"
+    generate(path, days=2, seed=3)
+    return path
+
+
+def test_ccxt_loads_usdm_perpetuals_with_binance_filters(datadir):
+    with run_venue(datadir) as venue:
+        exchange = ccxt.binanceusdm({"urls": {"api": binance_urls(venue.base_url)}})
+        markets = exchange.load_markets()
+    assert {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"} <= set(markets)
+    btc = markets["BTC/USDT:USDT"]
+    assert btc["swap"] and btc["linear"] and btc["settle"] == "USDT"
+    assert btc["precision"]["price"] == 0.1 and btc["precision"]["amount"] == 0.001
+    assert btc["limits"]["cost"]["min"] == 100
+    assert btc["limits"]["market"]["max"] < btc["limits"]["amount"]["max"]
+
+
+def test_unknown_paths_get_binance_error_json_and_the_venue_keeps_serving(datadir):
+    with run_venue(datadir) as venue:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(venue.base_url + "/fapi/v1/noSuchEndpoint", timeout=10)
+        assert refused.value.code == 404
+        assert json.loads(refused.value.read())["code"] == -1000
+        exchange = ccxt.binanceusdm({"urls": {"api": binance_urls(venue.base_url)}})
+        assert "BTC/USDT:USDT" in exchange.load_markets()
+
+
+def test_sigterm_stops_the_process_with_exit_code_zero(datadir):
+    with run_venue(datadir) as venue:
+        venue.proc.send_signal(signal.SIGTERM)
+        assert venue.proc.wait(timeout=10) == 0
+    assert "venue stopped" in venue.output
+
+
+def test_an_empty_data_directory_is_refused_with_a_message(tmp_path):
+    with pytest.raises(VenueStartError, match="no candle files"):
+        with run_venue(tmp_path):
+            pass
+    result = subprocess.run([sys.executable, "-m", "robust_plugin.venue", "--data", str(tmp_path / "missing")],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2 and "data directory not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_binance_urls_keep_each_api_path():
+    urls = binance_urls("http://127.0.0.1:9")
+    assert urls["fapiPublic"] == "http://127.0.0.1:9/fapi/v1"
+    assert urls["public"] == "http://127.0.0.1:9/api/v3"
+    assert all(url.startswith("http://127.0.0.1:9/") for url in urls.values())
+    with pytest.raises(ValueError, match="http"):
+        binance_urls("127.0.0.1:9")
