@@ -154,6 +154,11 @@ def _cross_checks(config: PluginConfig) -> list[str]:
         )
     if aged.force_close_after is not None and aged.force_close_after <= 0:
         problems.append(f"{SECTION}.aged.force_close_after: must be longer than zero, or null")
+    elif aged.force_close_after is not None and aged.force_close_after < aged.max_age:
+        problems.append(
+            f"{SECTION}.aged.force_close_after: is shorter than max_age, so trades would be forced out "
+            "before they age; set it to max_age or later, or null"
+        )
     return problems
 
 

@@ -10,7 +10,6 @@ import pytest
 from tests.integration.backtest_harness import STRATEGIES
 from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, write_override
 
-pytest.importorskip("robust_plugin.venue.ccxt_urls")
 pytestmark = pytest.mark.integration
 
 
@@ -35,6 +34,9 @@ def _freqtrade_backtest(tmp_path, venue, datadir, extra) -> subprocess.Completed
         ({"enabled": "sure"}, "robust_plugin.aged.enabled: Input should be a valid boolean"),
         ({"max_loss_pct": 0.2, "loss_step_pct": 0.5}, "robust_plugin.aged.max_loss_pct: the cap"),
         ({"maxage": "1h"}, "robust_plugin.aged.maxage: unknown key"),
+        ({"step_interval": "1 hour"}, "robust_plugin.aged.step_interval: expected a duration"),
+        ({"force_close_after": "soon"}, "robust_plugin.aged.force_close_after: expected a duration"),
+        ({"max_age": "2h", "force_close_after": "1h"}, "robust_plugin.aged.force_close_after: is shorter"),
     ],
 )
 def test_bad_config_stops_startup_with_the_key_path(
