@@ -1,19 +1,30 @@
-"""``python -m robust_plugin.venue --host 127.0.0.1 --port PORT --data DIR``: run the venue."""
+"""``python -m robust_plugin.venue --host 127.0.0.1 --port PORT --data DIR [--scenario FILE] [--seed N]
+[--api-key KEY --api-secret SECRET]``: run the venue until SIGTERM.
+
+Keys may also come from the environment (``VENUE_API_KEY``, ``VENUE_API_SECRET``) so they stay out of
+the process list. Without keys the signed endpoints refuse every request, as Binance refuses an
+unknown key.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import socket
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from aiohttp import web
 
-from robust_plugin.venue.markets import discover_markets
+from robust_plugin.venue.auth import Credentials
+from robust_plugin.venue.faults import ScenarioError, parse_scenario
 from robust_plugin.venue.server import build_app
+from robust_plugin.venue.venue import Venue
 
 READY_LINE = "venue listening on"
 
@@ -37,27 +48,64 @@ async def serve(app: web.Application, host: str, port: int) -> None:
     print("venue stopped", flush=True)
 
 
+def _start_ms(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date such as 2026-08-01 or 2026-08-01T12:00, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _balance(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m robust_plugin.venue", description="A local Binance USD-M futures venue.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port, printed at start)")
     parser.add_argument("--data", required=True, type=Path, help="freqtrade data directory (with futures/*.feather)")
-    return parser.parse_args(argv)
+    parser.add_argument("--scenario", type=Path, help="TOML file of scripted faults")
+    parser.add_argument("--seed", type=int, help="seed for probabilistic faults (overrides the scenario's)")
+    parser.add_argument("--api-key", default=os.environ.get("VENUE_API_KEY"), help="accepted API key")
+    parser.add_argument("--api-secret", default=os.environ.get("VENUE_API_SECRET"), help="its secret")
+    parser.add_argument("--speed", type=float, default=1.0, help="replay speed vs the wall clock (default 1)")
+    parser.add_argument("--start", type=_start_ms, help="data time the replay starts from (default: 1000 candles in)")
+    parser.add_argument("--balance", type=_balance, help="USDT wallet balance (default 10000)")
+    args = parser.parse_args(argv)
+    if bool(args.api_key) != bool(args.api_secret):
+        parser.error("--api-key and --api-secret go together")
+    if args.speed <= 0:
+        parser.error("--speed must be positive")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s venue %(levelname)s %(message)s")
+    scenario = None
     try:
-        markets = discover_markets(args.data)
-    except (OSError, ValueError) as error:
+        if args.scenario is not None:
+            scenario = parse_scenario(args.scenario.read_text(), str(args.scenario))
+        if not args.data.is_dir():
+            raise FileNotFoundError(f"data directory not found: {args.data}")
+        credentials = Credentials({args.api_key: args.api_secret} if args.api_key else None)
+        venue = Venue(args.data, scenario, args.seed, credentials, args.speed, args.start, args.balance)
+    except (OSError, ValueError, ScenarioError) as error:
         print(f"venue: cannot start: {error}", file=sys.stderr)
         return 2
-    if not markets:
-        print(f"venue: cannot start: no candle files found in {args.data}", file=sys.stderr)
-        return 2
+    if not credentials:
+        print("venue: no API key configured; signed endpoints will refuse every request", file=sys.stderr)
     try:
-        asyncio.run(serve(build_app(markets), args.host, args.port))
+        asyncio.run(serve(build_app(venue), args.host, args.port))
     except OSError as error:
         print(f"venue: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 2

@@ -31,3 +31,17 @@ def binance_urls(base_url: str) -> dict[str, str]:
     if urlsplit(base).scheme not in ("http", "https"):
         raise ValueError(f"venue base url must start with http:// or https://, got {base_url!r}")
     return {key: base + urlsplit(url).path for key, url in _api_urls().items()}
+
+
+def use_futures_error_tables(client) -> None:
+    """Make a ccxt Binance client raise, against the venue, the exception classes it raises against Binance.
+
+    ccxt picks Binance's USD-M error table (-2019 → ``InsufficientFunds``, -2022 → ``InvalidOrder``, ...)
+    by the request's host (``https://fapi.binance.com/``); pointed at a loopback URL it falls back to the
+    generic table, where those codes become a plain ``ExchangeError``. This merges the USD-M table into
+    the generic one on ``client`` (a sync or async ccxt instance), which is what a client talking to
+    ``fapi.binance.com`` would use. Only for clients pointed at the venue.
+    """
+    linear = client.exceptions.get("linear", {})
+    client.exceptions["exact"] = {**client.exceptions.get("exact", {}), **linear.get("exact", {})}
+    client.exceptions["broad"] = {**client.exceptions.get("broad", {}), **linear.get("broad", {})}

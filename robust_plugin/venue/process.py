@@ -35,8 +35,6 @@ def _command(data_dir: Path, host: str, port: int, scenario: Path | None, seed: 
         command += ["--scenario", str(scenario)]
     if seed is not None:
         command += ["--seed", str(seed)]
-    if api_key is not None:
-        command += ["--api-key", api_key, "--api-secret", api_secret or ""]
     return command + list(extra_args)
 
 
@@ -55,6 +53,8 @@ def run_venue(
     """Start ``python -m robust_plugin.venue``, wait until it listens, stop it with SIGTERM on exit."""
     command = _command(Path(data_dir), host, port, scenario, seed, api_key, api_secret, extra_args or [])
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if api_key is not None:  # through the environment: keys stay out of the process list
+        env.update(VENUE_API_KEY=api_key, VENUE_API_SECRET=api_secret or "")
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     output: list[str] = []
     ready = threading.Event()

@@ -1,35 +1,89 @@
-"""The venue's HTTP face: Binance-shaped endpoints served with aiohttp."""
+"""The venue's HTTP face: Binance-shaped routes, signing, scripted faults, a request log."""
 
 from __future__ import annotations
 
-import time
+import asyncio
+import contextlib
+import json
+import logging
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from robust_plugin.venue.markets import MarketSpec, exchange_info
+from robust_plugin.venue import control_api, errors, private_api, public_api
+from robust_plugin.venue.venue import Venue
 
-MARKETS = web.AppKey("markets", dict)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-async def spot_exchange_info(request: web.Request) -> web.Response:
-    return web.json_response(exchange_info(request.app[MARKETS], "spot", now_ms()))
+VENUE = web.AppKey("venue", Venue)
+LOG = logging.getLogger("robust_plugin.venue")
+REQUEST_LOG_LIMIT = 20_000
+BEFORE_KINDS = ("latency", "rate_limit", "disconnect", "server_error")
 
 
-async def futures_exchange_info(request: web.Request) -> web.Response:
-    return web.json_response(exchange_info(request.app[MARKETS], "perpetual", now_ms()))
+def compact(obj) -> str:
+    """JSON as Binance writes it: no spaces, decimals as strings."""
+    return json.dumps(obj, separators=(",", ":"), default=str)
 
 
-async def delivery_exchange_info(request: web.Request) -> web.Response:
-    return web.json_response(exchange_info(request.app[MARKETS], "delivery", now_ms()))
+def _error(error: errors.VenueError) -> web.Response:
+    return web.json_response(error.body(), status=error.status, headers=error.headers, dumps=compact)
 
 
-async def health(request: web.Request) -> web.Response:
-    markets: dict[str, MarketSpec] = request.app[MARKETS]
-    return web.json_response({"status": "ok", "markets": sorted(spec.ccxt_symbol for spec in markets.values())})
+def _before_faults(venue: Venue, name: str, symbol: str | None) -> tuple[float, errors.VenueError | None]:
+    """Faults that act before the request is served: (delay in seconds, error to answer instead)."""
+    delay, refusal = 0.0, None
+    for rule in venue.plan.fire(BEFORE_KINDS, name, symbol, venue.elapsed_s(), venue.now_ms()):
+        if rule.kind == "latency":
+            delay += rule.params.get("seconds", 1.0)
+        elif refusal is None and rule.kind == "rate_limit":
+            refusal = errors.rate_limited(int(max(1, rule.params.get("retry_after", 1))), rule.params.get("status", 429))
+        elif refusal is None and rule.kind == "disconnect":
+            refusal = errors.disconnected()
+        elif refusal is None and rule.kind == "server_error":
+            status = rule.params.get("status", 503)
+            refusal = errors.VenueError(-1001 if status == 503 else -1000, "Service Unavailable." if status == 503 else "Internal error.", status)  # fmt: skip
+    return delay, refusal
+
+
+def make_handler(name: str, handler, signed: bool):
+    async def serve(request: web.Request) -> web.StreamResponse:
+        venue: Venue = request.app[VENUE]
+        body = await request.text() if request.can_read_body else ""
+        params = dict(parse_qsl(request.query_string, keep_blank_values=True))
+        params.update(parse_qsl(body, keep_blank_values=True))
+        entry = {"time": venue.now_ms(), "method": request.method, "path": request.path, "endpoint": name,
+                 "symbol": params.get("symbol")}  # fmt: skip
+        response = await _serve(venue, request, name, handler, signed, params, body, entry)
+        entry["status"] = response.status
+        venue.requests.append(entry)
+        if len(venue.requests) > REQUEST_LOG_LIMIT:
+            del venue.requests[: REQUEST_LOG_LIMIT // 2]
+        return response
+
+    return serve
+
+
+async def _serve(venue, request, name, handler, signed, params, body, entry) -> web.StreamResponse:
+    try:
+        if signed:
+            venue.credentials.verify(request.headers.get("X-MBX-APIKEY"), request.query_string, body, params)
+        delay, refusal = _before_faults(venue, name, params.get("symbol"))
+        if delay:
+            await asyncio.sleep(delay)
+        if refusal is not None:
+            entry["code"] = refusal.code
+            return _error(refusal)
+        result = handler(venue, params)
+    except errors.VenueError as error:
+        entry["code"] = error.code
+        return _error(error)
+    lost = venue.plan.fire(("lost_response",), name, params.get("symbol"), venue.elapsed_s(), venue.now_ms(),
+                           str(params.get("reduceOnly", "false")).lower() == "true")  # fmt: skip
+    if lost:  # it happened; the client just never hears about it
+        status = lost[0].params.get("status", 504)
+        entry["lost"] = True
+        return web.Response(status=status, text="<html><body><h1>%d Gateway Time-out</h1></body></html>" % status,
+                            content_type="text/html")  # fmt: skip
+    return web.json_response(result, dumps=compact)
 
 
 @web.middleware
@@ -38,19 +92,45 @@ async def binance_errors(request: web.Request, handler):
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        return web.json_response({"code": -1000, "msg": f"Unknown path {request.path}"}, status=404)
+        request.app[VENUE].requests.append({"time": request.app[VENUE].now_ms(), "method": request.method,
+                                            "path": request.path, "endpoint": None, "status": 404})  # fmt: skip
+        return web.json_response({"code": -1000, "msg": f"Unknown path {request.path}"}, status=404, dumps=compact)
+    except web.HTTPMethodNotAllowed:
+        return web.json_response({"code": -1000, "msg": f"Method not allowed for {request.path}"}, status=405)
     except web.HTTPException:
         raise
     except Exception as error:  # noqa: BLE001 - a bug in one handler must not stop the venue
-        request.app.logger.exception("venue handler failed")
-        return web.json_response({"code": -1000, "msg": f"An unknown error occurred: {error}"}, status=500)
+        LOG.exception("venue handler failed for %s %s", request.method, request.path)
+        return web.json_response({"code": -1000, "msg": f"An unknown error occurred: {type(error).__name__}"}, status=500)
 
 
-def build_app(markets: dict[str, MarketSpec]) -> web.Application:
+async def _ticker(app: web.Application):
+    venue = app[VENUE]
+
+    async def run():
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                venue.tick()
+            except Exception:  # noqa: BLE001
+                LOG.exception("venue tick failed")
+
+    task = asyncio.create_task(run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def build_app(venue: Venue) -> web.Application:
     app = web.Application(middlewares=[binance_errors])
-    app[MARKETS] = markets
-    app.router.add_get("/api/v3/exchangeInfo", spot_exchange_info)
-    app.router.add_get("/fapi/v1/exchangeInfo", futures_exchange_info)
-    app.router.add_get("/dapi/v1/exchangeInfo", delivery_exchange_info)
-    app.router.add_get("/_venue/health", health)
+    app[VENUE] = venue
+    for method, path, name, handler in public_api.ROUTES:
+        if venue.engine is not None or name == "exchangeInfo":
+            app.router.add_route(method, path, make_handler(name, handler, signed=False))
+    if venue.engine is not None:
+        for method, path, name, handler in private_api.ROUTES:
+            app.router.add_route(method, path, make_handler(name, handler, signed=True))
+        app.cleanup_ctx.append(_ticker)
+    control_api.add_routes(app, VENUE)
     return app

@@ -1,0 +1,311 @@
+"""Signed Binance USD-M endpoints: account, positions, orders, algo orders, trades, settings."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from robust_plugin.venue import errors
+from robust_plugin.venue.account import ZERO
+from robust_plugin.venue.public_api import _int
+from robust_plugin.venue.venue import Venue
+
+
+def _totals(venue: Venue) -> dict:
+    engine, now = venue.engine, venue.now_ms()
+    ledger = engine.ledger
+    unrealized = ZERO
+    for symbol, position in ledger.positions.items():
+        if position.amount:
+            unrealized += (engine.price(symbol, now) - position.entry_price) * position.amount
+    used = ledger.used_margin()
+    reserved = ledger.reserved_margin(None)
+    available = ledger.wallet - used - reserved + min(unrealized, ZERO)
+    return {"wallet": ledger.wallet, "unrealized": unrealized, "margin_balance": ledger.wallet + unrealized,
+            "used": used, "reserved": reserved, "available": max(available, ZERO)}  # fmt: skip
+
+
+def _asset(venue: Venue) -> dict:
+    t = _totals(venue)
+    return {"asset": "USDT", "walletBalance": f"{t['wallet']:.8f}", "unrealizedProfit": f"{t['unrealized']:.8f}",
+            "marginBalance": f"{t['margin_balance']:.8f}", "maintMargin": "0", "initialMargin": f"{t['used'] + t['reserved']:.8f}",
+            "positionInitialMargin": f"{t['used']:.8f}", "openOrderInitialMargin": f"{t['reserved']:.8f}",
+            "crossWalletBalance": f"{t['wallet'] - t['used']:.8f}", "crossUnPnl": "0",
+            "availableBalance": f"{t['available']:.8f}", "maxWithdrawAmount": f"{t['available']:.8f}",
+            "marginAvailable": True, "updateTime": venue.now_ms()}  # fmt: skip
+
+
+def balance(venue: Venue, params: dict):
+    asset = _asset(venue)
+    return [{"accountAlias": "venue", "asset": "USDT", "balance": asset["walletBalance"],
+             "crossWalletBalance": asset["crossWalletBalance"], "crossUnPnl": "0",
+             "availableBalance": asset["availableBalance"], "maxWithdrawAmount": asset["maxWithdrawAmount"],
+             "marginAvailable": True, "updateTime": asset["updateTime"]}]  # fmt: skip
+
+
+def account(venue: Venue, params: dict):
+    asset = _asset(venue)
+    t = _totals(venue)
+    return {"totalInitialMargin": asset["initialMargin"], "totalMaintMargin": "0",
+            "totalWalletBalance": asset["walletBalance"], "totalUnrealizedProfit": asset["unrealizedProfit"],
+            "totalMarginBalance": asset["marginBalance"], "totalPositionInitialMargin": asset["positionInitialMargin"],
+            "totalOpenOrderInitialMargin": asset["openOrderInitialMargin"],
+            "totalCrossWalletBalance": asset["crossWalletBalance"], "totalCrossUnPnl": "0",
+            "availableBalance": f"{t['available']:.8f}", "maxWithdrawAmount": f"{t['available']:.8f}",
+            "canTrade": True, "canDeposit": True, "canWithdraw": True, "feeTier": 0, "multiAssetsMargin": False,
+            "assets": [asset], "positions": [_position(venue, s, venue.now_ms()) for s in _visible(venue)]}  # fmt: skip
+
+
+def _visible(venue: Venue, symbol: str | None = None) -> list[str]:
+    symbols = [symbol] if symbol else sorted(venue.engine.markets)
+    return [s for s in symbols if venue.position_view(s, venue.now_ms())[0] != 0]
+
+
+def _position(venue: Venue, symbol: str, now: int) -> dict:
+    engine = venue.engine
+    amount, entry, _hidden = venue.position_view(symbol, now)
+    position = engine.ledger.position(symbol)
+    mark = engine.price(symbol, now)
+    leverage = engine.leverage(symbol)
+    margin = position.margin if not _hidden else abs(amount) * entry / Decimal(leverage)
+    unrealized = (mark - entry) * amount
+    liquidation = position.liquidation_price() if not _hidden else ZERO
+    return {"symbol": symbol, "positionSide": "BOTH", "positionAmt": str(amount), "entryPrice": str(entry),
+            "breakEvenPrice": str(entry), "markPrice": str(mark), "unRealizedProfit": f"{unrealized:.8f}",
+            "liquidationPrice": f"{liquidation:.8f}", "isolatedMargin": f"{margin + unrealized:.8f}",
+            "notional": f"{mark * amount:.8f}", "marginAsset": "USDT", "isolatedWallet": f"{margin:.8f}",
+            "initialMargin": f"{abs(mark * amount) / leverage:.8f}", "maintMargin": "0",
+            "positionInitialMargin": f"{abs(mark * amount) / leverage:.8f}", "openOrderInitialMargin": "0",
+            "adl": 1, "bidNotional": "0", "askNotional": "0", "leverage": str(leverage),
+            "marginType": engine.ledger.margin_type.get(symbol, "isolated").lower(),
+            "updateTime": position.update_time}  # fmt: skip
+
+
+def position_risk(venue: Venue, params: dict):
+    symbol = venue.engine.spec(params["symbol"]).symbol if params.get("symbol") else None
+    now = venue.now_ms()
+    return [_position(venue, s, now) for s in _visible(venue, symbol)]
+
+
+def _order_fault_checks(venue: Venue, params: dict, endpoint: str) -> dict:
+    symbol, now, elapsed = params.get("symbol"), venue.now_ms(), venue.elapsed_s()
+    reduce_only = str(params.get("reduceOnly", "false")).lower() == "true" or params.get("closePosition") == "true"
+    halts = venue.plan.active("halt", symbol, elapsed)
+    if halts or symbol in venue.engine.halted:
+        if halts:
+            venue.plan.record(halts[0], endpoint, symbol, now)
+        raise errors.symbol_halted()
+    if venue.plan.fire(("reduce_only_reject",), endpoint, symbol, elapsed, now, reduce_only) and reduce_only:
+        raise errors.reduce_only_rejected()
+    if venue.plan.fire(("insufficient_margin",), endpoint, symbol, elapsed, now, reduce_only):
+        raise errors.insufficient_margin()
+    partial = venue.plan.fire(("partial_fill",), endpoint, symbol, elapsed, now, reduce_only)
+    liquidate = venue.plan.fire(("liquidate_after_entry",), endpoint, symbol, elapsed, now, reduce_only)
+    return {"ratio": partial[0].params.get("ratio", Decimal("0.5")) if partial else None, "liquidate": liquidate}
+
+
+def new_order(venue: Venue, params: dict):
+    venue.tick()
+    faults = _order_fault_checks(venue, params, "order.new")
+    position_before = venue.engine.ledger.position(params.get("symbol", "")).amount if params.get("symbol") in venue.engine.markets else ZERO
+    order = venue.engine.new_order(params, venue.now_ms(), fill_ratio=faults["ratio"])
+    after = venue.engine.ledger.position(order.symbol).amount
+    if faults["liquidate"] and abs(after) > abs(position_before):
+        delay = int(faults["liquidate"][0].params.get("seconds", 0) * 1000)
+        venue.scheduled.append((venue.now_ms() + delay, "liquidate", order.symbol))
+        if delay == 0:
+            venue.tick()
+    return order.binance()
+
+
+def _find(venue: Venue, params: dict):
+    order_id, client_id = params.get("orderId"), params.get("origClientOrderId")
+    if not order_id and not client_id:
+        raise errors.VenueError(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+    return venue.engine.find_order(params.get("symbol"), order_id, client_id)
+
+
+def query_order(venue: Venue, params: dict):
+    venue.tick()
+    return _find(venue, params).binance()
+
+
+def cancel_order(venue: Venue, params: dict):
+    venue.tick()
+    order_id, client_id = params.get("orderId"), params.get("origClientOrderId")
+    return venue.engine.cancel_order(params.get("symbol"), order_id, client_id, venue.now_ms()).binance()
+
+
+def cancel_all(venue: Venue, params: dict):
+    venue.tick()
+    symbol = venue.engine.spec(params.get("symbol")).symbol
+    for order in venue.engine.ledger.orders.values():
+        if order.symbol == symbol and order.open:
+            order.status, order.update_time = "CANCELED", venue.now_ms()
+    return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+
+def _window(params: dict, rows: list, time_key) -> list:
+    start, end = _int(params, "startTime"), _int(params, "endTime")
+    limit = min(_int(params, "limit", 500), 1000)
+    rows = [r for r in rows if (start is None or time_key(r) >= start) and (end is None or time_key(r) <= end)]
+    return rows[:limit] if start is not None else rows[-limit:]
+
+
+def open_orders(venue: Venue, params: dict):
+    venue.tick()
+    symbol = venue.engine.spec(params["symbol"]).symbol if params.get("symbol") else None
+    return [o.binance() for o in venue.engine.ledger.orders.values() if o.open and (symbol is None or o.symbol == symbol)]
+
+
+def all_orders(venue: Venue, params: dict):
+    venue.tick()
+    symbol = venue.engine.spec(params.get("symbol")).symbol
+    rows = [o for o in venue.engine.ledger.orders.values() if o.symbol == symbol]
+    return [o.binance() for o in _window(params, rows, lambda o: o.time)]
+
+
+def user_trades(venue: Venue, params: dict):
+    venue.tick()
+    symbol = venue.engine.spec(params.get("symbol")).symbol
+    rows = [f for f in venue.engine.ledger.fills if f.symbol == symbol]
+    if params.get("orderId"):
+        rows = [f for f in rows if str(f.order_id) == params["orderId"]]
+    return [f.binance() for f in _window(params, rows, lambda f: f.time)]
+
+
+def income(venue: Venue, params: dict):
+    venue.tick()
+    rows = venue.engine.ledger.income
+    if params.get("symbol"):
+        rows = [i for i in rows if i.symbol == params["symbol"]]
+    if params.get("incomeType"):
+        rows = [i for i in rows if i.income_type == params["incomeType"]]
+    return [i.binance() for i in _window(params, rows, lambda i: i.time)]
+
+
+def new_algo(venue: Venue, params: dict):
+    venue.tick()
+    _order_fault_checks(venue, params, "algo.new")
+    return venue.engine.new_algo_order(params, venue.now_ms()).binance()
+
+
+def query_algo(venue: Venue, params: dict):
+    venue.tick()
+    if not params.get("algoId") and not params.get("clientAlgoId"):
+        raise errors.missing("algoId")
+    return venue.engine.find_algo(params.get("algoId"), params.get("clientAlgoId")).binance()
+
+
+def cancel_algo(venue: Venue, params: dict):
+    venue.tick()
+    if not params.get("algoId") and not params.get("clientAlgoId"):
+        raise errors.missing("algoId")
+    algo = venue.engine.cancel_algo(params.get("algoId"), params.get("clientAlgoId"), venue.now_ms())
+    return {"algoId": algo.algo_id, "clientAlgoId": algo.client_algo_id, "code": "200", "msg": "success"}
+
+
+def open_algos(venue: Venue, params: dict):
+    venue.tick()
+    symbol = params.get("symbol")
+    return [a.binance() for a in venue.engine.ledger.algo_orders.values() if a.open and (not symbol or a.symbol == symbol)]
+
+
+def all_algos(venue: Venue, params: dict):
+    venue.tick()
+    symbol = venue.engine.spec(params.get("symbol")).symbol
+    rows = [a for a in venue.engine.ledger.algo_orders.values() if a.symbol == symbol]
+    return [a.binance() for a in _window(params, rows, lambda a: a.create_time)]
+
+
+def set_leverage(venue: Venue, params: dict):
+    symbol = venue.engine.spec(params.get("symbol")).symbol
+    leverage = _int(params, "leverage")
+    if leverage is None:
+        raise errors.missing("leverage")
+    if not 1 <= leverage <= 125:
+        raise errors.VenueError(-4028, f"Leverage {leverage} is not valid")
+    venue.engine.ledger.leverage[symbol] = leverage
+    return {"leverage": leverage, "maxNotionalValue": "1000000", "symbol": symbol}
+
+
+def set_margin_type(venue: Venue, params: dict):
+    symbol = venue.engine.spec(params.get("symbol")).symbol
+    margin_type = params.get("marginType", "").upper()
+    if margin_type not in ("ISOLATED", "CROSSED"):
+        raise errors.VenueError(-1100, "Illegal characters found in parameter 'marginType'.")
+    if venue.engine.ledger.margin_type.get(symbol, "ISOLATED") == margin_type and symbol in venue.engine.ledger.margin_type:
+        raise errors.VenueError(-4046, "No need to change margin type.")
+    venue.engine.ledger.margin_type[symbol] = margin_type
+    return {"code": 200, "msg": "success"}
+
+
+def position_side(venue: Venue, params: dict):
+    return {"dualSidePosition": False}
+
+
+def change_position_side(venue: Venue, params: dict):
+    if str(params.get("dualSidePosition", "")).lower() == "true":
+        raise errors.VenueError(-4068, "Hedge mode is not available on this venue.")
+    raise errors.VenueError(-4059, "No need to change position side.")
+
+
+def multi_assets(venue: Venue, params: dict):
+    return {"multiAssetsMargin": False}
+
+
+def leverage_bracket(venue: Venue, params: dict):
+    symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
+    brackets = [(125, 0, 50_000, "0.004", 0), (100, 50_000, 600_000, "0.005", 50), (50, 600_000, 3_000_000, "0.01", 3050),
+                (20, 3_000_000, 12_000_000, "0.025", 48050), (10, 12_000_000, 70_000_000, "0.05", 348050)]  # fmt: skip
+    return [{"symbol": s, "notionalCoef": 1.0, "brackets": [
+        {"bracket": i + 1, "initialLeverage": lev, "notionalCap": cap, "notionalFloor": floor, "maintMarginRatio": float(mmr), "cum": cum}
+        for i, (lev, floor, cap, mmr, cum) in enumerate(brackets)]} for s in symbols]  # fmt: skip
+
+
+def commission_rate(venue: Venue, params: dict):
+    symbol = venue.engine.spec(params.get("symbol")).symbol
+    return {"symbol": symbol, "makerCommissionRate": str(venue.engine.maker_fee), "takerCommissionRate": str(venue.engine.taker_fee)}
+
+
+def coins(venue: Venue, params: dict):
+    """``/sapi/v1/capital/config/getall``: ccxt loads currencies from it when keys are set."""
+    assets = sorted({"USDT"} | {spec.base for spec in venue.markets.values()} | {spec.quote for spec in venue.markets.values()})
+    free = {"USDT": f"{venue.engine.ledger.wallet:.8f}"}
+    return [{"coin": asset, "name": asset, "free": free.get(asset, "0"), "locked": "0", "freeze": "0",
+             "withdrawing": "0", "ipoing": "0", "ipoable": "0", "storage": "0", "isLegalMoney": False,
+             "trading": True, "depositAllEnable": True, "withdrawAllEnable": True,
+             "networkList": [{"network": "VENUE", "coin": asset, "withdrawIntegerMultiple": "0.00000001",
+                              "isDefault": True, "depositEnable": True, "withdrawEnable": True, "name": "venue",
+                              "withdrawFee": "0", "withdrawMin": "0", "withdrawMax": "10000000000",
+                              "minConfirm": 1, "busy": False}]} for asset in assets]  # fmt: skip
+
+
+ROUTES = [
+    ("GET", "/sapi/v1/capital/config/getall", "account", coins),
+    ("GET", "/fapi/v2/balance", "balance", balance),
+    ("GET", "/fapi/v3/balance", "balance", balance),
+    ("GET", "/fapi/v2/account", "account", account),
+    ("GET", "/fapi/v3/account", "account", account),
+    ("GET", "/fapi/v2/positionRisk", "positionRisk", position_risk),
+    ("GET", "/fapi/v3/positionRisk", "positionRisk", position_risk),
+    ("POST", "/fapi/v1/order", "order.new", new_order),
+    ("GET", "/fapi/v1/order", "order.query", query_order),
+    ("DELETE", "/fapi/v1/order", "order.cancel", cancel_order),
+    ("DELETE", "/fapi/v1/allOpenOrders", "order.cancel", cancel_all),
+    ("GET", "/fapi/v1/openOrders", "openOrders", open_orders),
+    ("GET", "/fapi/v1/allOrders", "allOrders", all_orders),
+    ("GET", "/fapi/v1/userTrades", "userTrades", user_trades),
+    ("GET", "/fapi/v1/income", "income", income),
+    ("POST", "/fapi/v1/algoOrder", "algo.new", new_algo),
+    ("GET", "/fapi/v1/algoOrder", "algo.query", query_algo),
+    ("DELETE", "/fapi/v1/algoOrder", "algo.cancel", cancel_algo),
+    ("GET", "/fapi/v1/openAlgoOrders", "openAlgoOrders", open_algos),
+    ("GET", "/fapi/v1/allAlgoOrders", "allAlgoOrders", all_algos),
+    ("POST", "/fapi/v1/leverage", "leverage", set_leverage),
+    ("POST", "/fapi/v1/marginType", "marginType", set_margin_type),
+    ("GET", "/fapi/v1/positionSide/dual", "positionSide", position_side),
+    ("POST", "/fapi/v1/positionSide/dual", "positionSide", change_position_side),
+    ("GET", "/fapi/v1/multiAssetsMargin", "multiAssetsMargin", multi_assets),
+    ("GET", "/fapi/v1/leverageBracket", "leverageBracket", leverage_bracket),
+    ("GET", "/fapi/v1/commissionRate", "account", commission_rate),
+]
