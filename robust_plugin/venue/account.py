@@ -170,6 +170,28 @@ class Ledger:
     income: list[Income] = field(default_factory=list)
     position_history: list[dict] = field(default_factory=list)
     next_id: int = 1_000_001
+    by_client_id: dict[str, Order | AlgoOrder] = field(default_factory=dict)
+    _open_ids: set[int] = field(default_factory=set)
+    _open_algo_ids: set[int] = field(default_factory=set)
+
+    def add_order(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        self.by_client_id.setdefault(order.client_order_id, order)
+        self._open_ids.add(order.order_id)
+
+    def add_algo(self, algo: AlgoOrder) -> None:
+        self.algo_orders[algo.algo_id] = algo
+        self.by_client_id.setdefault(algo.client_algo_id, algo)
+        self._open_algo_ids.add(algo.algo_id)
+
+    def open_orders(self) -> list[Order]:
+        """Open orders, oldest first (the index forgets orders once they are done)."""
+        self._open_ids = {i for i in self._open_ids if self.orders[i].open}
+        return [self.orders[i] for i in sorted(self._open_ids)]
+
+    def open_algos(self) -> list[AlgoOrder]:
+        self._open_algo_ids = {i for i in self._open_algo_ids if self.algo_orders[i].open}
+        return [self.algo_orders[i] for i in sorted(self._open_algo_ids)]
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -239,8 +261,8 @@ class Ledger:
     def reserved_margin(self, price_of) -> Decimal:
         """Margin held by open orders that would increase a position."""
         total = ZERO
-        for order in self.orders.values():
-            if order.open and not order.reduce_only and order.type == "LIMIT":
+        for order in self.open_orders():
+            if not order.reduce_only and order.type == "LIMIT":
                 total += order.price * order.remaining / Decimal(self.leverage.get(order.symbol, 20))
         return total
 

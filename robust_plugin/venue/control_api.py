@@ -33,7 +33,7 @@ def add_routes(app: web.Application, key) -> None:
             scenario = parse_scenario(await request.text(), "posted faults")
         except ScenarioError as error:
             return web.json_response({"error": str(error)}, status=400)
-        v.plan.add(scenario.rules)
+        v.plan.add(scenario.rules, scenario.seed)
         return web.json_response({"rules": len(v.plan.rules)})
 
     async def clear_faults(request):

@@ -81,9 +81,7 @@ class Engine:
         client_id = params.get(key) or f"venue-{now}-{self.ledger.next_id + 1}"
         if not CLIENT_ID.match(client_id):
             raise errors.invalid_client_id()
-        used = {o.client_order_id for o in self.ledger.orders.values()}
-        used |= {a.client_algo_id for a in self.ledger.algo_orders.values()}
-        if client_id in used:  # stricter than Binance (open orders only): never two orders with one id
+        if client_id in self.ledger.by_client_id:  # stricter than Binance (open orders only): never two orders with one id
             raise errors.duplicate_client_id()
         return client_id
 
@@ -160,7 +158,7 @@ class Engine:
         order = Order(self.ledger.new_id(), client_id, spec.symbol, side, order_type, qty,
                       price if price is not None else ZERO, tif if order_type == "LIMIT" else "GTC",
                       reduce_only, False, now, now, origin=origin)  # fmt: skip
-        self.ledger.orders[order.order_id] = order
+        self.ledger.add_order(order)
         if marketable:
             fill_qty = qty if fill_ratio is None else self._partial(spec, qty, fill_ratio)
             if fill_qty > 0:
@@ -201,7 +199,7 @@ class Engine:
         algo = AlgoOrder(self.ledger.new_id(), self._client_id(params, "clientAlgoId", now), spec.symbol, side,
                          order_type, qty, trigger, reduce_only, close_position,
                          params.get("workingType", "CONTRACT_PRICE"), now, now, origin=origin)  # fmt: skip
-        self.ledger.algo_orders[algo.algo_id] = algo
+        self.ledger.add_algo(algo)
         return algo
 
     @staticmethod
@@ -211,15 +209,27 @@ class Engine:
 
     def find_order(self, symbol: str | None, order_id: str | None, client_id: str | None) -> Order:
         self.spec(symbol)
-        for order in self.ledger.orders.values():
-            if order.symbol == symbol and (str(order.order_id) == str(order_id) if order_id else order.client_order_id == client_id):
-                return order
+        if order_id:
+            try:
+                order = self.ledger.orders.get(int(order_id))
+            except ValueError:
+                raise errors.bad_value("orderId") from None
+        else:
+            order = self.ledger.by_client_id.get(client_id or "")
+        if isinstance(order, Order) and order.symbol == symbol:
+            return order
         raise errors.unknown_order()
 
     def find_algo(self, algo_id: str | None, client_id: str | None) -> AlgoOrder:
-        for algo in self.ledger.algo_orders.values():
-            if str(algo.algo_id) == str(algo_id) if algo_id else algo.client_algo_id == client_id:
-                return algo
+        if algo_id:
+            try:
+                algo = self.ledger.algo_orders.get(int(algo_id))
+            except ValueError:
+                raise errors.bad_value("algoId") from None
+        else:
+            algo = self.ledger.by_client_id.get(client_id or "")
+        if isinstance(algo, AlgoOrder):
+            return algo
         raise errors.unknown_order()
 
     def cancel_order(self, symbol: str | None, order_id: str | None, client_id: str | None, now: int) -> Order:
@@ -249,8 +259,8 @@ class Engine:
         if now <= self.last_ms:
             return
         start, self.last_ms = self.last_ms, now
-        symbols = {o.symbol for o in self.ledger.orders.values() if o.open}
-        symbols |= {a.symbol for a in self.ledger.algo_orders.values() if a.open}
+        symbols = {o.symbol for o in self.ledger.open_orders()}
+        symbols |= {a.symbol for a in self.ledger.open_algos()}
         symbols |= {s for s, p in self.ledger.positions.items() if p.amount}
         for symbol in sorted(symbols):
             low, high = (Decimal(repr(v)) for v in self.prices.price_range(symbol, start, now))
@@ -260,7 +270,7 @@ class Engine:
         self._fund(start, now)
 
     def _fill_resting(self, symbol: str, low: Decimal, high: Decimal, now: int) -> None:
-        for order in list(self.ledger.orders.values()):
+        for order in self.ledger.open_orders():
             if order.symbol != symbol or not order.open or order.type != "LIMIT":
                 continue
             if (order.side == "BUY" and low <= order.price) or (order.side == "SELL" and high >= order.price):
@@ -274,7 +284,7 @@ class Engine:
                 self.ledger.apply_fill(order, qty, order.price, self.maker_fee, True, now)
 
     def _trigger_algos(self, symbol: str, low: Decimal, high: Decimal, now: int) -> None:
-        for algo in list(self.ledger.algo_orders.values()):
+        for algo in self.ledger.open_algos():
             if algo.symbol != symbol or not algo.open:
                 continue
             if not self._triggered(algo.order_type, algo.side, algo.trigger_price, low, high):
@@ -290,7 +300,7 @@ class Engine:
             order = Order(self.ledger.new_id(), algo.client_algo_id, symbol, algo.side, "MARKET", qty, ZERO, "GTC",
                           algo.reduce_only, algo.close_position, now, now, origin="algo",
                           stop_price=algo.trigger_price, orig_type=algo.order_type)  # fmt: skip
-            self.ledger.orders[order.order_id] = order
+            self.ledger.add_order(order)
             algo.actual_order_id = order.order_id
             self.ledger.apply_fill(order, qty, algo.trigger_price, self.taker_fee, False, now)
 
@@ -316,7 +326,7 @@ class Engine:
         margin_left = position.margin
         order = Order(self.ledger.new_id(), f"autoclose-{now}{self._liquidations:06d}", symbol, side, "LIMIT",
                       abs(position.amount), price, "IOC", True, False, now, now, origin="liquidation")  # fmt: skip
-        self.ledger.orders[order.order_id] = order
+        self.ledger.add_order(order)
         fill = self.ledger.apply_fill(order, abs(position.amount), price, self.taker_fee, False, now)
         left = margin_left + fill.realized_pnl  # what remained of the margin goes to the insurance fund
         if left > 0:
@@ -347,7 +357,7 @@ class Engine:
         return self.new_order(params, now, origin="external")
 
     def cancel_all_algos(self, symbol: str, now: int) -> list[AlgoOrder]:
-        cancelled = [a for a in self.ledger.algo_orders.values() if a.symbol == symbol and a.open]
+        cancelled = [a for a in self.ledger.open_algos() if a.symbol == symbol]
         for algo in cancelled:
             algo.algo_status, algo.update_time = "CANCELED", now
         return cancelled

@@ -273,7 +273,10 @@ class FaultPlan:
         self.random = random.Random(seed)
         self.fired: list[dict] = []
 
-    def add(self, rules: list[FaultRule]) -> None:
+    def add(self, rules: list[FaultRule], seed: int | None = None) -> None:
+        """Add rules at run time; a seed restarts the random sequence so a posted scenario replays."""
+        if seed is not None:
+            self.random = random.Random(seed)
         offset = len(self.rules)
         for i, rule in enumerate(rules):
             rule.index = offset + i

@@ -138,8 +138,8 @@ def cancel_order(venue: Venue, params: dict):
 def cancel_all(venue: Venue, params: dict):
     venue.tick()
     symbol = venue.engine.spec(params.get("symbol")).symbol
-    for order in venue.engine.ledger.orders.values():
-        if order.symbol == symbol and order.open:
+    for order in venue.engine.ledger.open_orders():
+        if order.symbol == symbol:
             order.status, order.update_time = "CANCELED", venue.now_ms()
     return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
@@ -154,7 +154,7 @@ def _window(params: dict, rows: list, time_key) -> list:
 def open_orders(venue: Venue, params: dict):
     venue.tick()
     symbol = venue.engine.spec(params["symbol"]).symbol if params.get("symbol") else None
-    return [o.binance() for o in venue.engine.ledger.orders.values() if o.open and (symbol is None or o.symbol == symbol)]
+    return [o.binance() for o in venue.engine.ledger.open_orders() if symbol is None or o.symbol == symbol]
 
 
 def all_orders(venue: Venue, params: dict):
@@ -207,7 +207,7 @@ def cancel_algo(venue: Venue, params: dict):
 def open_algos(venue: Venue, params: dict):
     venue.tick()
     symbol = params.get("symbol")
-    return [a.binance() for a in venue.engine.ledger.algo_orders.values() if a.open and (not symbol or a.symbol == symbol)]
+    return [a.binance() for a in venue.engine.ledger.open_algos() if not symbol or a.symbol == symbol]
 
 
 def all_algos(venue: Venue, params: dict):

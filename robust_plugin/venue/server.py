@@ -28,7 +28,7 @@ def _error(error: errors.VenueError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=error.headers, dumps=compact)
 
 
-def _before_faults(venue: Venue, name: str, symbol: str | None) -> tuple[float, errors.VenueError | None]:
+def _before_faults(venue: Venue, name: str, symbol: str | None) -> tuple[float, errors.VenueError | web.Response | None]:
     """Faults that act before the request is served: (delay in seconds, error to answer instead)."""
     delay, refusal = 0.0, None
     for rule in venue.plan.fire(BEFORE_KINDS, name, symbol, venue.elapsed_s(), venue.now_ms()):
@@ -39,9 +39,14 @@ def _before_faults(venue: Venue, name: str, symbol: str | None) -> tuple[float, 
         elif refusal is None and rule.kind == "disconnect":
             refusal = errors.disconnected()
         elif refusal is None and rule.kind == "server_error":
-            status = rule.params.get("status", 503)
-            refusal = errors.VenueError(-1001 if status == 503 else -1000, "Service Unavailable." if status == 503 else "Internal error.", status)  # fmt: skip
+            refusal = _gateway_page(rule.params.get("status", 503))
     return delay, refusal
+
+
+def _gateway_page(status: int) -> web.Response:
+    """What a load balancer in front of Binance answers: an HTML page, not Binance JSON."""
+    return web.Response(status=status, text=f"<html><body><h1>{status} gateway error</h1></body></html>",
+                        content_type="text/html")
 
 
 def make_handler(name: str, handler, signed: bool):
@@ -69,6 +74,8 @@ async def _serve(venue, request, name, handler, signed, params, body, entry) -> 
         delay, refusal = _before_faults(venue, name, params.get("symbol"))
         if delay:
             await asyncio.sleep(delay)
+        if isinstance(refusal, web.Response):
+            return refusal
         if refusal is not None:
             entry["code"] = refusal.code
             return _error(refusal)
@@ -79,10 +86,8 @@ async def _serve(venue, request, name, handler, signed, params, body, entry) -> 
     lost = venue.plan.fire(("lost_response",), name, params.get("symbol"), venue.elapsed_s(), venue.now_ms(),
                            str(params.get("reduceOnly", "false")).lower() == "true")  # fmt: skip
     if lost:  # it happened; the client just never hears about it
-        status = lost[0].params.get("status", 504)
         entry["lost"] = True
-        return web.Response(status=status, text="<html><body><h1>%d Gateway Time-out</h1></body></html>" % status,
-                            content_type="text/html")  # fmt: skip
+        return _gateway_page(lost[0].params.get("status", 504))
     return web.json_response(result, dumps=compact)
 
 
