@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     ValidationError,
 )
 
@@ -106,11 +107,59 @@ class StoreConfig(_Section):
     )
 
 
+Count = Annotated[StrictInt, Field(ge=1, le=1000)]
+
+
+class ClosingConfigSection(_Section):
+    """``robust_plugin.closing``: verified closes with retry and chunked fallback (live futures)."""
+
+    enabled: StrictBool = Field(True, description="Verify, retry and escalate closes in live trading.")
+    order_guard: StrictBool = Field(
+        True, description="Give orders client order ids and look them up when a response is lost."
+    )
+    max_full_attempts: Count = Field(3, description="Failed full closes before closing in chunks.")
+    alert_after_failures: Count = Field(3, description="Consecutive failures of one trade's close before an alert.")
+    max_attempts: Count = Field(10, description="Retries with backoff before giving up on backoff and escalating.")
+    backoff_initial: Duration = Field("2s", description="Wait after the first failure; doubles per failure.")
+    backoff_max: Duration = Field("5m", description="Longest wait between attempts.")
+    chunked_fallback: StrictBool = Field(True, description="Close in partial exits when full closes cannot work.")
+    widen_loss_step_pct: Annotated[float, BeforeValidator(_number), Field(ge=0, lt=100)] = Field(
+        2.0, description="After escalation, extra accepted loss added every widen_every (aged exits)."
+    )
+    widen_loss_cap_pct: Annotated[float, BeforeValidator(_number), Field(ge=0, lt=100)] = Field(
+        20.0, description="Cap of that extra accepted loss."
+    )
+    widen_every: Duration = Field("1h", description="Interval of the accepted-loss widening.")
+
+    def core(self):
+        """The pure closing configuration these settings describe."""
+        from robust_plugin.closing import ClosingConfig
+        from robust_plugin.retry import default_policy
+
+        return ClosingConfig(
+            max_full_attempts=self.max_full_attempts,
+            alert_after_failures=self.alert_after_failures,
+            retry=default_policy(self.max_attempts, max(self.backoff_initial, 0.001), max(self.backoff_max, self.backoff_initial)),
+            widen_loss_step_pct=self.widen_loss_step_pct,
+            widen_loss_cap_pct=self.widen_loss_cap_pct,
+            widen_every_s=self.widen_every,
+        )
+
+
+class AlertsConfig(_Section):
+    """``robust_plugin.alerts``: messages through freqtrade's RPC (Telegram, webhook, Discord)."""
+
+    min_interval: Duration = Field("10m", description="The same alert for the same trade at most this often.")
+    max_per_hour: Count = Field(30, description="At most this many alerts per hour in all.")
+
+
 class PluginConfig(_Section):
     """The whole ``robust_plugin`` section."""
 
     enabled: StrictBool = Field(True, description="Turn the whole plugin on or off.")
     aged: AgedConfig = Field(default_factory=AgedConfig)
+    closing: ClosingConfigSection = Field(default_factory=ClosingConfigSection)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
 
 
@@ -152,6 +201,13 @@ def _cross_checks(config: PluginConfig) -> list[str]:
             f"{SECTION}.aged.max_loss_pct: the cap ({aged.max_loss_pct}) is below one loss step "
             f"(loss_step_pct = {aged.loss_step_pct})"
         )
+    closing = config.closing
+    if closing.backoff_max < closing.backoff_initial:
+        problems.append(
+            f"{SECTION}.closing.backoff_max: shorter than backoff_initial ({closing.backoff_initial}s)"
+        )
+    if closing.widen_loss_cap_pct < closing.widen_loss_step_pct:
+        problems.append(f"{SECTION}.closing.widen_loss_cap_pct: below one step (widen_loss_step_pct)")
     if aged.force_close_after is not None and aged.force_close_after <= 0:
         problems.append(f"{SECTION}.aged.force_close_after: must be longer than zero, or null")
     elif aged.force_close_after is not None and aged.force_close_after < aged.max_age:

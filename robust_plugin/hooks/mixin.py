@@ -25,13 +25,17 @@ from freqtrade.exceptions import OperationalException
 
 from robust_plugin.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
 from robust_plugin.hooks.aged_exits import AgedExits
+from robust_plugin.hooks.alerts import Alerter
+from robust_plugin.hooks.close_desk import CloseDesk
+from robust_plugin.hooks.market_facts import market_limits, market_order_max
+from robust_plugin.hooks.order_guard import OrderGuard
 from robust_plugin.hooks.journal import AgedJournal
 from robust_plugin.hooks.hyperopt import aged_policy_source
 from robust_plugin.store import EventStore, default_url
 
 logger = logging.getLogger(__name__)
 
-_HOOKS = ("custom_exit", "custom_exit_price", "order_filled")
+_HOOKS = ("custom_exit", "custom_exit_price", "order_filled", "confirm_trade_exit", "adjust_trade_position")
 _LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
 
 
@@ -42,6 +46,8 @@ class RobustMixin:
     _robust_aged: AgedExits | None = None
     _robust_store: EventStore | None = None
     _robust_journal: AgedJournal | None = None
+    _robust_desk: CloseDesk | None = None
+    _robust_guard: OrderGuard | None = None
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -63,7 +69,9 @@ class RobustMixin:
             logger.info("robust_plugin: disabled by %s.enabled", SECTION)
             return
         self._robust_check_strategy()
+        self._robust_open_store()
         self._robust_start_aged()
+        self._robust_start_closing()
 
     def _robust_runmode(self) -> RunMode:
         return RunMode(self.config.get("runmode", RunMode.OTHER))  # type: ignore[attr-defined]
@@ -107,9 +115,6 @@ class RobustMixin:
             return
         live = self._robust_runmode() in _LIVE_MODES
         if live:
-            bot_name = config.store.bot_name or self.config.get("bot_name") or "freqtrade"  # type: ignore[attr-defined]
-            url = config.store.url or default_url(self.config["user_data_dir"])  # type: ignore[attr-defined]
-            self._robust_store = EventStore(url, bot_name)
             self._robust_journal = AgedJournal(self._robust_store)
         source = aged_policy_source(self, config.aged)
         self._robust_aged = AgedExits(
@@ -131,6 +136,55 @@ class RobustMixin:
             f"{p.force_close_after}s" if p.force_close_after is not None else "never",
         )
 
+    def _robust_open_store(self) -> None:
+        config = self.robust_config
+        assert config is not None
+        if self._robust_runmode() not in _LIVE_MODES:
+            return  # backtests stay fast: nothing per candle touches a database
+        bot_name = config.store.bot_name or self.config.get("bot_name") or "freqtrade"  # type: ignore[attr-defined]
+        url = config.store.url or default_url(self.config["user_data_dir"])  # type: ignore[attr-defined]
+        self._robust_store = EventStore(url, bot_name)
+
+    def _robust_start_closing(self) -> None:
+        config = self.robust_config
+        assert config is not None
+        closing = config.closing
+        if not closing.enabled:
+            return
+        mode = self._robust_runmode()
+        futures = self.config.get("trading_mode") == "futures"  # type: ignore[attr-defined]
+        if mode is not RunMode.LIVE or not futures:
+            logger.info(
+                "robust_plugin: verified closes need a real futures exchange; skipped in %s%s "
+                "(the same decisions run, there is nothing to verify)",
+                mode.value,
+                "" if futures else " (spot)",
+            )
+            return
+        chunks = closing.chunked_fallback
+        if chunks and not self.position_adjustment_enable:  # type: ignore[attr-defined]
+            logger.warning(
+                "robust_plugin: %s.closing.chunked_fallback needs \"position_adjustment_enable\": true "
+                "(freqtrade only asks adjust_trade_position then); escalated closes keep retrying full closes.",
+                SECTION,
+            )
+            chunks = False
+        alerts = Alerter(
+            lambda text: self.dp.send_msg(text, always_send=True),  # type: ignore[attr-defined]
+            self._robust_store,
+            config.alerts.min_interval,
+            config.alerts.max_per_hour,
+        )
+        bot = "".join(ch for ch in str(self.config.get("bot_name") or "rp") if ch.isalnum())[:6] or "rp"  # type: ignore[attr-defined]
+        desk = CloseDesk(closing.core(), alerts, self._robust_store, None, chunks, prefix=bot)
+        if closing.order_guard:
+            guard = OrderGuard(desk.on_outcome, prefix=bot)
+            if guard.install(self.dp._exchange):  # type: ignore[attr-defined]
+                desk.guard = self._robust_guard = guard
+        self._robust_desk = desk
+        logger.info("robust_plugin: verified closes on (order guard %s, chunked fallback %s)",
+                    "on" if desk.guard else "off", "on" if chunks else "off")
+
     # -- freqtrade callbacks -----------------------------------------------------------------
 
     def custom_exit(
@@ -151,7 +205,55 @@ class RobustMixin:
         aged = self._robust_aged
         if aged.policy_source is not None:
             aged.policy = aged.policy_source()
-        return aged.exit_reason(trade, current_time, current_rate)
+        reason = aged.exit_reason(trade, current_time, current_rate)
+        desk = self._robust_desk
+        if reason and desk is not None:
+            withheld = not desk.may_signal_exit(trade, current_time.timestamp())
+            desk.persist(trade)
+            if withheld:
+                return None  # backing off, unresolved or closing in chunks: the desk decides
+        return reason
+
+    def confirm_trade_exit(
+        self,
+        pair: str,
+        trade: Any,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        exit_reason: str,
+        current_time: datetime,
+        **kwargs,
+    ) -> bool:
+        """The strategy's own confirmation first; then, live, the close desk's pre-close checks."""
+        own = super().confirm_trade_exit(  # type: ignore[misc]
+            pair, trade, order_type, amount, rate, time_in_force, exit_reason, current_time, **kwargs
+        )
+        desk = self._robust_desk
+        if not own or desk is None:
+            return own
+        position = self.wallets.get_all_positions().get(pair) if self.wallets else None  # type: ignore[attr-defined]
+        exchange_amount = float(position.position) if position is not None else 0.0
+        market_max = market_order_max(self.dp._exchange, pair)  # type: ignore[attr-defined]
+        return desk.confirm_exit(trade, amount, exit_reason, current_time.timestamp(), exchange_amount, market_max)
+
+    def adjust_trade_position(self, trade: Any, current_time: datetime, current_rate: float,
+                              current_profit: float, min_stake: float | None, max_stake: float,
+                              current_entry_rate: float, current_exit_rate: float,
+                              current_entry_profit: float, current_exit_profit: float, **kwargs):  # fmt: skip
+        """The strategy's own adjustment first; otherwise the next chunk of an escalated close."""
+        own = super().adjust_trade_position(  # type: ignore[misc]
+            trade, current_time, current_rate, current_profit, min_stake, max_stake, current_entry_rate,
+            current_exit_rate, current_entry_profit, current_exit_profit, **kwargs,
+        )  # fmt: skip
+        desk = self._robust_desk
+        if own is not None or desk is None:
+            return own
+        limits = market_limits(self.dp._exchange, trade.pair)  # type: ignore[attr-defined]
+        if limits is None:
+            return None
+        return desk.next_chunk(trade, current_time.timestamp(), current_exit_rate, limits)
 
     def custom_exit_price(
         self,
@@ -175,7 +277,14 @@ class RobustMixin:
     def order_filled(
         self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs
     ) -> None:
-        """Records aged exits that filled (dry-run and live)."""
+        """Records exits that filled (aged exits in dry-run and live; close attempts in live)."""
         super().order_filled(pair, trade, order, current_time, **kwargs)  # type: ignore[misc]
-        if self._robust_journal is not None and order.ft_order_side == trade.exit_side:
+        if order.ft_order_side != trade.exit_side:
+            return
+        if self._robust_journal is not None:
             self._robust_journal.exit_filled(trade, order, current_time)
+        if self._robust_desk is not None:
+            if trade.exit_reason in ("sold_on_exchange", "liquidation"):
+                self._robust_desk.closed_outside(trade, order)
+            else:
+                self._robust_desk.exit_filled(trade, order, current_time.timestamp())

@@ -84,7 +84,8 @@ class FaultRule:
             return False
         if elapsed_s < self.after_s or (self.until_s is not None and elapsed_s >= self.until_s):
             return False
-        return self.reduce_only is None or reduce_only is None or self.reduce_only == reduce_only
+        # a rule about reduce-only orders applies to order requests only, and only to the matching kind
+        return self.reduce_only is None or self.reduce_only == reduce_only
 
 
 @dataclass

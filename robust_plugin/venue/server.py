@@ -28,10 +28,17 @@ def _error(error: errors.VenueError) -> web.Response:
     return web.json_response(error.body(), status=error.status, headers=error.headers, dumps=compact)
 
 
-def _before_faults(venue: Venue, name: str, symbol: str | None) -> tuple[float, errors.VenueError | web.Response | None]:
+def _reduce_only(params: dict) -> bool | None:
+    """Whether an order request is reduce-only (None for requests that are not orders)."""
+    if "side" not in params:
+        return None
+    return str(params.get("reduceOnly", "false")).lower() == "true" or str(params.get("closePosition", "false")).lower() == "true"
+
+
+def _before_faults(venue: Venue, name: str, symbol: str | None, reduce_only: bool | None) -> tuple[float, errors.VenueError | web.Response | None]:
     """Faults that act before the request is served: (delay in seconds, error to answer instead)."""
     delay, refusal = 0.0, None
-    for rule in venue.plan.fire(BEFORE_KINDS, name, symbol, venue.elapsed_s(), venue.now_ms()):
+    for rule in venue.plan.fire(BEFORE_KINDS, name, symbol, venue.elapsed_s(), venue.now_ms(), reduce_only):
         if rule.kind == "latency":
             delay += rule.params.get("seconds", 1.0)
         elif refusal is None and rule.kind == "rate_limit":
@@ -71,7 +78,7 @@ async def _serve(venue, request, name, handler, signed, params, body, entry) -> 
     try:
         if signed:
             venue.credentials.verify(request.headers.get("X-MBX-APIKEY"), request.query_string, body, params)
-        delay, refusal = _before_faults(venue, name, params.get("symbol"))
+        delay, refusal = _before_faults(venue, name, params.get("symbol"), _reduce_only(params))
         if delay:
             await asyncio.sleep(delay)
         if isinstance(refusal, web.Response):
@@ -84,7 +91,7 @@ async def _serve(venue, request, name, handler, signed, params, body, entry) -> 
         entry["code"] = error.code
         return _error(error)
     lost = venue.plan.fire(("lost_response",), name, params.get("symbol"), venue.elapsed_s(), venue.now_ms(),
-                           str(params.get("reduceOnly", "false")).lower() == "true")  # fmt: skip
+                           _reduce_only(params))  # fmt: skip
     if lost:  # it happened; the client just never hears about it
         entry["lost"] = True
         return _gateway_page(lost[0].params.get("status", 504))

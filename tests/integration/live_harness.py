@@ -68,3 +68,26 @@ def freqtrade_db(workdir: Path) -> dict[str, list[dict]]:
     with sqlite3.connect(workdir / "trades.sqlite") as db:
         db.row_factory = sqlite3.Row
         return {table: [dict(row) for row in db.execute(f"select * from {table}")] for table in ("trades", "orders")}
+
+
+def all_trades_closed(workdir: Path, at_least: int = 1) -> bool:
+    """freqtrade's database holds ``at_least`` trades and none is open (False while it is being written)."""
+    path = workdir / "trades.sqlite"
+    if not path.exists():
+        return False
+    try:
+        with sqlite3.connect(path, timeout=1) as db:
+            total, open_ = db.execute("select count(*), coalesce(sum(is_open), 0) from trades").fetchone()
+    except sqlite3.Error:
+        return False
+    return total >= at_least and open_ == 0
+
+
+def plugin_events(workdir: Path, kind: str | None = None) -> list[dict]:
+    path = workdir / "robust_plugin.sqlite"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        rows = db.execute("select kind, severity, trade_id, created_at, data from robust_events order by id").fetchall()
+    events = [{"kind": k, "severity": s, "trade_id": t, "created_at": c, "data": json.loads(d)} for k, s, t, c, d in rows]
+    return [e for e in events if kind is None or e["kind"] == kind]

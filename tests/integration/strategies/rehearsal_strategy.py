@@ -39,5 +39,18 @@ class RehearsalStrategy(IStrategy):
             return "rehearsal_exit"
         return None
 
+    def custom_entry_price(self, pair, trade, current_time, proposed_rate, entry_tag, side, **kwargs) -> float:
+        """Limit entries a little through the book, so they fill at once like a marketable order."""
+        return proposed_rate * (1.002 if side == "long" else 0.998)
+
     def leverage(self, pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag, side, **kwargs) -> float:
         return 3.0
+
+
+from robust_plugin import RobustMixin  # noqa: E402
+
+
+class RobustRehearsalStrategy(RobustMixin, RehearsalStrategy):
+    """The rehearsal strategy with the plugin (closing, settlement) in front of it."""
+
+    HOLD_SECONDS = 8

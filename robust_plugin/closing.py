@@ -1,0 +1,237 @@
+"""Close attempts as a state machine: every attempt recorded, backoff by withholding, escalation.
+
+The state is plain data kept in the trade's custom data (so a restart resumes it) and changed only
+by the pure transitions below, which return the new state and the actions the adapter must carry
+out (alerts, a look at the exchange position, escalation to chunks, a wider accepted loss).
+A lost response never leads to a second order: its attempt stays ``PLACING`` until the order is
+found (``order_found_after_loss``) or known not to exist (``attempt_failed``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from enum import Enum
+
+from robust_plugin.failures import Failure, FailurePolicy
+from robust_plugin.retry import RetryPolicy, default_policy
+
+
+class CloseStatus(str, Enum):
+    IDLE = "idle"
+    PLACING = "placing"  # an order was sent; its outcome is not known yet
+    BACKING_OFF = "backing_off"
+    VERIFYING = "verifying"  # look at the exchange position before any retry
+    CHUNKING = "chunking"  # full closes gave up: partial exits sized from the market's limits
+    CLOSED = "closed"
+    GONE = "gone"  # the position was already gone on the exchange
+
+
+class CloseType(str, Enum):
+    FULL = "full"
+    CHUNK = "chunk"
+
+
+class PositionCheck(str, Enum):
+    MATCH = "match"
+    SMALLER = "smaller"
+    LARGER = "larger"
+    GONE = "gone"
+
+
+@dataclass(frozen=True)
+class ClosingConfig:
+    max_full_attempts: int = 3
+    alert_after_failures: int = 3
+    retry: RetryPolicy = field(default_factory=default_policy)
+    widen_loss_step_pct: float = 2.0
+    widen_loss_cap_pct: float = 20.0
+    widen_every_s: float = 3600.0
+
+
+@dataclass(frozen=True)
+class CloseAttempt:
+    number: int
+    close_type: CloseType
+    started_at: float
+    amount: str
+    client_order_id: str
+    outcome: str = "pending"  # pending, filled, failed, found_after_loss
+    failure_class: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, "close_type": self.close_type.value, "started_at": self.started_at,
+                "amount": self.amount, "client_order_id": self.client_order_id, "outcome": self.outcome,
+                "failure_class": self.failure_class, "error": self.error}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CloseAttempt:
+        return cls(int(data["number"]), CloseType(data.get("close_type", "full")), float(data["started_at"]),
+                   str(data["amount"]), str(data["client_order_id"]), data.get("outcome", "pending"),
+                   data.get("failure_class"), data.get("error"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Alert:
+    severity: str  # info, warning, critical
+    title: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class VerifyPosition:
+    pass
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: str
+
+
+@dataclass(frozen=True)
+class WidenLoss:
+    extra_loss_pct: float
+
+
+Action = Alert | VerifyPosition | Escalate | WidenLoss
+
+
+@dataclass(frozen=True)
+class CloseState:
+    status: CloseStatus = CloseStatus.IDLE
+    attempts: tuple[CloseAttempt, ...] = ()
+    consecutive_failures: int = 0
+    next_allowed_at: float | None = None
+    alerted_at_failures: int = 0
+    extra_loss_pct: float = 0.0
+    escalated_at: float | None = None
+
+    @property
+    def last(self) -> CloseAttempt | None:
+        return self.attempts[-1] if self.attempts else None
+
+    @property
+    def full_failures(self) -> int:
+        return sum(1 for a in self.attempts if a.close_type is CloseType.FULL and a.outcome == "failed")
+
+    def to_dict(self) -> dict:
+        return {"status": self.status.value, "attempts": [a.to_dict() for a in self.attempts[-20:]],
+                "attempt_count": len(self.attempts) and self.attempts[-1].number,
+                "consecutive_failures": self.consecutive_failures, "next_allowed_at": self.next_allowed_at,
+                "alerted_at_failures": self.alerted_at_failures, "extra_loss_pct": self.extra_loss_pct,
+                "escalated_at": self.escalated_at}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> CloseState:
+        if not data:
+            return cls()
+        try:
+            status = CloseStatus(data.get("status", "idle"))
+        except ValueError:
+            raise ValueError(f"unknown close status {data.get('status')!r}") from None
+        return cls(status, tuple(CloseAttempt.from_dict(a) for a in data.get("attempts", [])),
+                   int(data.get("consecutive_failures", 0)), data.get("next_allowed_at"),
+                   int(data.get("alerted_at_failures", 0)), float(data.get("extra_loss_pct", 0.0)),
+                   data.get("escalated_at"))  # fmt: skip
+
+
+_CID_PART = re.compile(r"[^A-Za-z0-9]")
+
+
+def client_order_id(trade_id: int, attempt: int, close_type: CloseType, prefix: str = "rp") -> str:
+    """Deterministic Binance client order id (≤ 36 chars of ``[A-Za-z0-9-_]``) for one attempt."""
+    prefix = _CID_PART.sub("", prefix)[:12] or "rp"
+    kind = "x" if close_type is CloseType.FULL else "c"
+    return f"{prefix}-t{trade_id}-{kind}{attempt}"[:36]
+
+
+def may_signal_exit(state: CloseState, now: float) -> bool:
+    """May the plugin (or freqtrade) send a full close now?"""
+    if state.status is CloseStatus.BACKING_OFF:
+        return state.next_allowed_at is None or now >= state.next_allowed_at
+    return state.status is CloseStatus.IDLE
+
+
+def may_send_chunk(state: CloseState, now: float) -> bool:
+    if state.status is not CloseStatus.CHUNKING:
+        return False
+    return state.next_allowed_at is None or now >= state.next_allowed_at
+
+
+def start_attempt(state: CloseState, now: float, amount: Decimal | float, close_type: CloseType,
+                  trade_id: int, prefix: str = "rp") -> tuple[CloseState, CloseAttempt]:  # fmt: skip
+    number = (state.last.number if state.last else 0) + 1
+    attempt = CloseAttempt(number, close_type, now, str(amount), client_order_id(trade_id, number, close_type, prefix))
+    status = CloseStatus.CHUNKING if close_type is CloseType.CHUNK else CloseStatus.PLACING
+    return replace(state, status=status, attempts=state.attempts + (attempt,), next_allowed_at=None), attempt
+
+
+def _settle_last(state: CloseState, **changes) -> tuple[CloseAttempt, ...]:
+    if not state.attempts:
+        return state.attempts
+    return state.attempts[:-1] + (replace(state.attempts[-1], **changes),)
+
+
+def attempt_filled(state: CloseState, now: float, outcome: str = "filled") -> CloseState:
+    """The last attempt's order filled. A full close ends; a chunk lets the next chunk go."""
+    attempts = _settle_last(state, outcome=outcome)
+    chunk = state.last is not None and state.last.close_type is CloseType.CHUNK
+    status = CloseStatus.CHUNKING if chunk else CloseStatus.CLOSED
+    return replace(state, status=status, attempts=attempts, consecutive_failures=0, next_allowed_at=None)
+
+
+def order_found_after_loss(state: CloseState, now: float) -> CloseState:
+    """The response was lost but the order exists: it counts as placed, never to be sent again."""
+    return attempt_filled(state, now, outcome="found_after_loss")
+
+
+def attempt_failed(state: CloseState, failure: Failure, now: float, config: ClosingConfig) -> tuple[CloseState, tuple[Action, ...]]:
+    attempts = _settle_last(state, outcome="failed", failure_class=failure.failure_class.value, error=failure.message[:200])
+    failures = state.consecutive_failures + 1
+    state = replace(state, attempts=attempts, consecutive_failures=failures)
+    actions: list[Action] = []
+    if failures >= config.alert_after_failures and failures % config.alert_after_failures == 0 and failures != state.alerted_at_failures:
+        state = replace(state, alerted_at_failures=failures)
+        actions.append(Alert("warning", f"{failures} failed close attempts",
+                             f"last failure: {failure.failure_class.value} ({failure.message[:160]})"))  # fmt: skip
+    chunk = state.last is not None and state.last.close_type is CloseType.CHUNK
+    full_failures = sum(1 for a in state.attempts if a.close_type is CloseType.FULL and a.outcome == "failed")
+    escalate = failure.policy is FailurePolicy.ESCALATE or (not chunk and full_failures >= config.max_full_attempts)
+    delay = config.retry.next_delay(failures, failure)
+    if escalate and not chunk:
+        reason = "limits" if failure.policy is FailurePolicy.ESCALATE else f"{full_failures} failed full closes"
+        state = replace(state, status=CloseStatus.CHUNKING, escalated_at=now, next_allowed_at=now + (delay or 0))
+        return state, tuple(actions) + (Escalate(reason),)
+    if failure.policy is FailurePolicy.VERIFY_THEN_DECIDE:
+        state = replace(state, status=CloseStatus.VERIFYING, next_allowed_at=now + (delay or 0))
+        return state, tuple(actions) + (VerifyPosition(),)
+    status = CloseStatus.CHUNKING if chunk else CloseStatus.BACKING_OFF
+    fallback = config.retry.wait(failures, failure)
+    return replace(state, status=status, next_allowed_at=now + (delay if delay is not None else fallback)), tuple(actions)
+
+
+def position_seen(state: CloseState, exchange_amount: Decimal, trade_amount: Decimal, tolerance: Decimal,
+                  now: float) -> tuple[CloseState, PositionCheck]:  # fmt: skip
+    """Compare the exchange position with the trade before a close (or after a doubtful failure)."""
+    if exchange_amount <= 0:
+        return replace(state, status=CloseStatus.GONE, next_allowed_at=None), PositionCheck.GONE
+    if abs(exchange_amount - trade_amount) <= tolerance:
+        check = PositionCheck.MATCH
+    else:
+        check = PositionCheck.SMALLER if exchange_amount < trade_amount else PositionCheck.LARGER
+    if state.status is CloseStatus.VERIFYING:
+        state = replace(state, status=CloseStatus.BACKING_OFF)
+    return state, check
+
+
+def widen_loss(state: CloseState, now: float, config: ClosingConfig) -> tuple[CloseState, tuple[Action, ...]]:
+    """After escalation, accept ``widen_loss_step_pct`` more loss every ``widen_every_s``, capped."""
+    if state.escalated_at is None or config.widen_loss_step_pct <= 0:
+        return state, ()
+    steps = int((now - state.escalated_at) // config.widen_every_s)
+    target = min(config.widen_loss_cap_pct, steps * config.widen_loss_step_pct)
+    if target <= state.extra_loss_pct:
+        return state, ()
+    return replace(state, extra_loss_pct=target), (WidenLoss(target),)

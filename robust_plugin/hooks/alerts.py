@@ -1,0 +1,65 @@
+"""Alerts: one message through freqtrade's RPC (Telegram, webhook, Discord) and one row in the store.
+
+Deduplicated per trade and subject within ``min_interval_s`` and limited to ``max_per_hour`` in all,
+so a flapping exchange cannot flood the user's chat. Every alert says what happened, to which
+trade, what the plugin did, and what the user should do.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from robust_plugin.store import Event, EventStore
+
+logger = logging.getLogger(__name__)
+ICONS = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
+
+
+class Alerter:
+    def __init__(self, send: Callable[[str], None] | None, store: EventStore | None, min_interval_s: float = 600.0,
+                 max_per_hour: int = 30, clock: Callable[[], float] = time.time):  # fmt: skip
+        self.send = send
+        self.store = store
+        self.min_interval_s = min_interval_s
+        self.max_per_hour = max_per_hour
+        self.clock = clock
+        self._last: dict[tuple, float] = {}
+        self._recent: deque[float] = deque()
+
+    def alert(self, *, trade_id: int | None, pair: str | None, severity: str, subject: str, happened: str,
+              plugin_did: str, you_should: str, data: dict | None = None) -> bool:  # fmt: skip
+        """Send (unless a duplicate within the interval); always log; True when it went out."""
+        now = self.clock()
+        key = (trade_id, pair, subject)
+        text = (f"{ICONS.get(severity, '')} robust_plugin {severity}: {subject}"
+                f"{f' - trade {trade_id}' if trade_id is not None else ''}{f' ({pair})' if pair else ''}\n"
+                f"What happened: {happened}\nWhat the plugin did: {plugin_did}\nWhat you should do: {you_should}")  # fmt: skip
+        log = logger.warning if severity != "info" else logger.info
+        log("robust_plugin alert: %s", text.replace("\n", " | "))
+        last = self._last.get(key)
+        if last is not None and now - last < self.min_interval_s:
+            return False
+        while self._recent and now - self._recent[0] > 3600:
+            self._recent.popleft()
+        if len(self._recent) >= self.max_per_hour:
+            return False
+        self._last[key] = now
+        self._recent.append(now)
+        if self.send is not None:
+            try:
+                self.send(text)
+            except Exception:  # noqa: BLE001 - an RPC failure must not stop trading
+                logger.exception("robust_plugin: could not send an alert")
+        if self.store is not None:
+            try:
+                self.store.record(Event(kind="alert", created_at=datetime.fromtimestamp(now, timezone.utc), trade_id=trade_id,
+                                        pair=pair, severity=severity,
+                                        data={"subject": subject, "happened": happened, "plugin_did": plugin_did,
+                                              "you_should": you_should, **(data or {})}))  # fmt: skip
+            except Exception:  # noqa: BLE001
+                logger.exception("robust_plugin: could not store an alert")
+        return True

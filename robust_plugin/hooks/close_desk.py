@@ -1,0 +1,269 @@
+"""The close desk: carries out the closing state machine (:mod:`robust_plugin.closing`) in live trading.
+
+* ``confirm_exit`` runs in ``confirm_trade_exit``, right before freqtrade places a full close: it
+  resolves a close whose response was lost, withholds closes during backoff, compares the exchange
+  position (freqtrade refreshed its wallets a moment earlier, so this costs no request) with the
+  trade, escalates to chunks when the position is above the market-order maximum, and announces the
+  attempt to the order guard with its client order id.
+* ``on_outcome`` receives every order outcome from the guard and records success or failure.
+* ``next_chunk`` runs in ``adjust_trade_position`` once a close has escalated.
+* ``exit_filled`` runs in ``order_filled``.
+
+State lives in memory and in the trade's custom data (part ``closing``), written from callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from robust_plugin import closing as core
+from robust_plugin.chunking import MarketLimits, plan_chunks, stake_for_amount
+from robust_plugin.failures import classify
+from robust_plugin.hooks.alerts import Alerter
+from robust_plugin.hooks.order_guard import Intent, OrderGuard, Outcome
+from robust_plugin.hooks.plugin_state import read_state, write_part
+from robust_plugin.store import Event, EventStore
+
+logger = logging.getLogger(__name__)
+
+
+class CloseDesk:
+    def __init__(self, config: core.ClosingConfig, alerts: Alerter, store: EventStore | None,
+                 guard: OrderGuard | None = None, chunked_fallback: bool = True, prefix: str = "rp",
+                 clock: Callable[[], float] = time.time):  # fmt: skip
+        self.config = config
+        self.alerts = alerts
+        self.store = store
+        self.guard = guard
+        self.chunked_fallback = chunked_fallback
+        self.prefix = prefix
+        self.clock = clock
+        self._states: dict[int, core.CloseState] = {}
+        self._pairs: dict[int, str] = {}
+        self._dirty: set[int] = set()
+
+    # -- state ------------------------------------------------------------------------------
+    def state(self, trade: Any) -> core.CloseState:
+        if trade.id not in self._states:
+            try:
+                self._states[trade.id] = core.CloseState.from_dict(read_state(trade).get("closing"))
+            except ValueError as error:
+                logger.warning("robust_plugin: trade %s: ignoring unreadable close state: %s", trade.id, error)
+                self._states[trade.id] = core.CloseState()
+        self._pairs[trade.id] = trade.pair
+        return self._states[trade.id]
+
+    def _set(self, trade_id: int, state: core.CloseState) -> None:
+        self._states[trade_id] = state
+        self._dirty.add(trade_id)
+
+    def persist(self, trade: Any) -> None:
+        if trade.id in self._dirty:
+            write_part(trade, "closing", self._states[trade.id].to_dict())
+            self._dirty.discard(trade.id)
+
+    def _event(self, kind: str, trade_id: int | None, pair: str | None, data: dict, severity: str = "info") -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.record(Event(kind=kind, created_at=datetime.fromtimestamp(self.clock(), timezone.utc),
+                                    trade_id=trade_id, pair=pair, severity=severity, data=data))  # fmt: skip
+        except Exception:  # noqa: BLE001 - the store must never stop trading
+            logger.exception("robust_plugin: could not record %s", kind)
+
+    # -- callbacks --------------------------------------------------------------------------
+    def may_signal_exit(self, trade: Any, now: float) -> bool:
+        """For ``custom_exit``: False while a close of this trade backs off, is unresolved, or escalated."""
+        return core.may_signal_exit(self.state(trade), now)
+
+    def confirm_exit(self, trade: Any, amount: float, exit_reason: str, now: float,
+                     exchange_amount: float | None, market_max: float | None) -> bool:  # fmt: skip
+        state = self.state(trade)
+        try:
+            if state.status is core.CloseStatus.PLACING and not self._resolve_lost(trade, state, now):
+                return False
+            state = self.state(trade)
+            if state.status in (core.CloseStatus.CLOSED, core.CloseStatus.CHUNKING, core.CloseStatus.GONE):
+                if state.status is core.CloseStatus.CLOSED:  # a new close after a finished one (e.g. re-entry)
+                    state = core.CloseState()
+                else:
+                    return False
+            verifying = state.status is core.CloseStatus.VERIFYING
+            if not verifying and not core.may_signal_exit(state, now):
+                return False
+            if verifying and state.next_allowed_at is not None and now < state.next_allowed_at:
+                return False
+            if exchange_amount is not None:
+                state, check = core.position_seen(state, Decimal(str(exchange_amount)), Decimal(str(amount)),
+                                                  Decimal(str(amount)) * Decimal("0.001"), now)  # fmt: skip
+                if check is not core.PositionCheck.MATCH:
+                    self._position_mismatch(trade, check, amount, exchange_amount, exit_reason)
+                if check is core.PositionCheck.GONE:
+                    self._set(trade.id, state)
+                    return False
+                if check is core.PositionCheck.SMALLER:
+                    self._set(trade.id, core.CloseState(core.CloseStatus.BACKING_OFF, state.attempts, state.consecutive_failures,
+                                                        now + 5.0, state.alerted_at_failures))  # fmt: skip
+                    return False
+            if market_max and amount > market_max and self.chunked_fallback:
+                state = core.CloseState(core.CloseStatus.CHUNKING, state.attempts, 0, None, state.alerted_at_failures,
+                                        state.extra_loss_pct, now)  # fmt: skip
+                self._set(trade.id, state)
+                self._event("close_escalated", trade.id, trade.pair, {"reason": "above_market_max", "amount": amount,
+                                                                       "market_max": market_max}, "warning")  # fmt: skip
+                self._alert_escalation(trade, f"the position ({amount}) is above the market-order maximum ({market_max})")
+                return False
+            state, attempt = core.start_attempt(state, now, Decimal(str(amount)), core.CloseType.FULL, trade.id, self.prefix)
+            self._set(trade.id, state)
+            if self.guard is not None:
+                self.guard.expect(Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "close", now))
+            self._event("close_attempt", trade.id, trade.pair, {**attempt.to_dict(), "exit_reason": exit_reason})
+            return True
+        finally:
+            self.persist(trade)
+
+    def _resolve_lost(self, trade: Any, state: core.CloseState, now: float) -> bool:
+        """An attempt whose outcome stayed unknown: look it up before anything else. True = go on."""
+        attempt = state.last
+        if attempt is None or self.guard is None:
+            self._set(trade.id, core.CloseState(core.CloseStatus.IDLE, state.attempts))
+            return True
+        found, failed = self.guard.lookup(trade.pair, attempt.client_order_id)
+        if failed:
+            return False  # still cannot tell: never send a second order
+        if found is not None:
+            self._set(trade.id, core.order_found_after_loss(state, now))
+            self._event("close_found_after_loss", trade.id, trade.pair, {"client_order_id": attempt.client_order_id,
+                                                                          "status": found.get("status")})  # fmt: skip
+            return False  # freqtrade learns the order through its own recovery (the position is gone)
+        failure = classify(TimeoutError(f"order {attempt.client_order_id} was not placed (response lost)"))
+        state, actions = core.attempt_failed(state, failure, now, self.config)
+        self._set(trade.id, core.CloseState(core.CloseStatus.IDLE, state.attempts, state.consecutive_failures,
+                                            None, state.alerted_at_failures))  # fmt: skip
+        self._carry_out(trade.id, trade.pair, actions, failure)
+        return True
+
+    def on_outcome(self, outcome: Outcome) -> None:
+        intent = outcome.intent
+        if intent is None or intent.trade_id is None:
+            if outcome.error is not None:
+                self._event("order_failed", None, None, {"client_order_id": outcome.client_order_id,
+                                                        "error": str(outcome.error)[:300]}, "warning")  # fmt: skip
+            return
+        trade_id, now = intent.trade_id, self.clock()
+        state = self._states.get(trade_id, core.CloseState())
+        data = {"client_order_id": outcome.client_order_id, "purpose": intent.purpose}
+        if outcome.order is not None:
+            if outcome.found_after_loss:
+                self._event("close_found_after_loss", trade_id, intent.pair, {**data, "error": type(outcome.error).__name__})
+            self._event("close_placed", trade_id, intent.pair, {**data, "order_id": outcome.order.get("id"),
+                                                               "status": outcome.order.get("status")})  # fmt: skip
+            return
+        if outcome.lookup_failed:
+            self._event("close_unresolved", trade_id, intent.pair, {**data, "error": str(outcome.error)[:300]}, "warning")
+            return  # stays PLACING: the next confirm looks the order up again before anything is sent
+        retry_after = None
+        if self.guard is not None and self.guard._api is not None:
+            header = (getattr(self.guard._api, "last_response_headers", None) or {}).get("Retry-After")
+            retry_after = float(header) if header and str(header).replace(".", "", 1).isdigit() else None
+        failure = classify(outcome.error, retry_after)
+        state, actions = core.attempt_failed(state, failure, now, self.config)
+        if state.status is core.CloseStatus.CHUNKING and not self.chunked_fallback:
+            wait = self.config.retry.wait(state.consecutive_failures, failure)
+            state = core.CloseState(core.CloseStatus.BACKING_OFF, state.attempts, state.consecutive_failures,
+                                    now + wait, state.alerted_at_failures, state.extra_loss_pct)  # fmt: skip
+        self._set(trade_id, state)
+        self._event("close_failed", trade_id, intent.pair, {**data, **failure.to_dict(), "status": state.status.value,
+                                                            "next_allowed_at": state.next_allowed_at}, "warning")  # fmt: skip
+        self._carry_out(trade_id, intent.pair, actions, failure)
+
+    def _carry_out(self, trade_id: int, pair: str, actions, failure) -> None:
+        for action in actions:
+            if isinstance(action, core.Alert):
+                state = self._states.get(trade_id, core.CloseState())
+                self.alerts.alert(trade_id=trade_id, pair=pair, severity=action.severity, subject="close keeps failing",
+                                  happened=f"{state.consecutive_failures} close attempts in a row failed; last: "
+                                           f"{failure.failure_class.value} ({failure.message[:120]})",
+                                  plugin_did=f"retries with backoff (next at {state.next_allowed_at and datetime.fromtimestamp(state.next_allowed_at, timezone.utc):%H:%M:%S}), "
+                                             "checking the exchange position before each attempt",
+                                  you_should="check the exchange for the position and the error; close it by hand if it must go now",
+                                  data={"failure_class": failure.failure_class.value, "attempts": state.consecutive_failures})  # fmt: skip
+            elif isinstance(action, core.Escalate):
+                self._event("close_escalated", trade_id, pair, {"reason": action.reason}, "warning")
+                self._alert_escalation_id(trade_id, pair, action.reason)
+
+    def _alert_escalation(self, trade: Any, reason: str) -> None:
+        self._alert_escalation_id(trade.id, trade.pair, reason)
+
+    def _alert_escalation_id(self, trade_id: int, pair: str, reason: str) -> None:
+        self.alerts.alert(trade_id=trade_id, pair=pair, severity="warning", subject="closing in chunks",
+                          happened=f"a full close cannot go through: {reason}",
+                          plugin_did="closes the position in partial exits sized from the market's limits, each confirmed by its fill",
+                          you_should="nothing unless the chunks stop; watch the position shrink")  # fmt: skip
+
+    def _position_mismatch(self, trade: Any, check: core.PositionCheck, amount: float, exchange_amount: float, reason: str) -> None:
+        gone = check is core.PositionCheck.GONE
+        self._event("close_skipped_gone" if gone else "size_mismatch", trade.id, trade.pair,
+                    {"trade_amount": amount, "exchange_amount": exchange_amount, "check": check.value, "exit_reason": reason},
+                    "warning")  # fmt: skip
+        if gone:
+            self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position already gone",
+                              happened="the exchange shows no position for this trade (liquidated, stopped or closed outside the bot)",
+                              plugin_did="sent no close order; freqtrade's own recovery records the real exit from the exchange's orders",
+                              you_should="check the exchange's order history for how it was closed")  # fmt: skip
+        elif check is core.PositionCheck.SMALLER:
+            self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position smaller than the trade",
+                              happened=f"the exchange holds {exchange_amount}, the trade {amount}",
+                              plugin_did="held the close back so freqtrade can record the outside change first",
+                              you_should="check who changed the position (another bot, the web UI)")  # fmt: skip
+
+    def exit_filled(self, trade: Any, order: Any, now: float) -> None:
+        state = self.state(trade)
+        if state.status not in (core.CloseStatus.PLACING, core.CloseStatus.CHUNKING, core.CloseStatus.BACKING_OFF):
+            return
+        state = core.attempt_filled(state, now)
+        if not trade.is_open or trade.amount <= 0:
+            state = core.CloseState(core.CloseStatus.CLOSED, state.attempts, 0, None, state.alerted_at_failures,
+                                    state.extra_loss_pct, state.escalated_at)  # fmt: skip
+        self._set(trade.id, state)
+        self._event("close_filled", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
+                                                          "price": float(order.safe_price), "status": state.status.value})  # fmt: skip
+        self.persist(trade)
+
+    def closed_outside(self, trade: Any, order: Any) -> None:
+        """freqtrade recorded an exit it found on the exchange (liquidation, a stop, someone else)."""
+        self._set(trade.id, core.CloseState(core.CloseStatus.GONE, self.state(trade).attempts))
+        self._event("closed_outside", trade.id, trade.pair, {"order_id": order.order_id, "exit_reason": trade.exit_reason,
+                                                            "price": float(order.safe_price)}, "warning")  # fmt: skip
+        self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position closed outside the bot",
+                          happened=f"the exchange closed the position ({trade.exit_reason}) at {order.safe_price}",
+                          plugin_did="sent no close order; freqtrade recorded the exchange's exit on the trade",
+                          you_should="check the exchange's order history if this was not expected")  # fmt: skip
+        self.persist(trade)
+
+    def next_chunk(self, trade: Any, now: float, rate: float, limits: MarketLimits) -> tuple[float, str] | None:
+        state = self.state(trade)
+        try:
+            if not core.may_send_chunk(state, now) or (state.last and state.last.close_type is core.CloseType.CHUNK
+                                                       and state.last.outcome == "pending"):  # fmt: skip
+                return None
+            amount, step = Decimal(str(trade.amount)), limits.step
+            plan = plan_chunks(amount, Decimal(str(rate)), limits)
+            if not plan.chunks:
+                return None
+            chunk = plan.chunks[0]
+            stake = stake_for_amount(chunk, amount, Decimal(str(trade.stake_amount)), step)
+            state, attempt = core.start_attempt(state, now, chunk, core.CloseType.CHUNK, trade.id, self.prefix)
+            self._set(trade.id, state)
+            if self.guard is not None:
+                self.guard.expect(Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "chunk", now))
+            self._event("close_chunk", trade.id, trade.pair, {**attempt.to_dict(), "plan": [str(c) for c in plan.chunks],
+                                                             "dust_folded": str(plan.dust_folded)})  # fmt: skip
+            return -float(stake), f"robust_chunk_{attempt.number}"
+        finally:
+            self.persist(trade)

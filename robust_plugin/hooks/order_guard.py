@@ -1,0 +1,171 @@
+"""The order guard: deterministic client order ids, and a lookup by that id when a response is lost.
+
+freqtrade 2026.9 places every order through ``Exchange.create_order``, which calls
+``self._api.create_order(pair, ordertype, side, amount, rate, params)`` on its synchronous ccxt
+client and does not retry it. The guard wraps that one method on that one client (nothing global):
+
+* an order the plugin announced (``expect``: a close attempt, a chunk) carries the attempt's client
+  order id; any other market or limit order gets an id derived from pair and time, so it too can be
+  found again;
+* when placement fails with a network error, timeout or an "unknown status" answer (a
+  ``ccxt.NetworkError`` or ``OperationFailed`` that is not a rate limit), the order is looked up by its client order id before anything else happens: found →
+  returned to freqtrade as if the response had arrived; not found → the original error;
+* every outcome is reported to ``on_result`` (the close desk records attempts from it).
+
+The install is version-checked: on a freqtrade whose ``create_order`` no longer calls
+``self._api.create_order`` the guard stays off and says so, rather than guess.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_FREQTRADE = ("2026.9",)
+GUARDED_TYPES = ("market", "limit")
+INTENT_TTL_S = 60.0
+_NOT_ID = re.compile(r"[^A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An order the plugin is about to let freqtrade place."""
+
+    pair: str
+    side: str  # "buy" / "sell"
+    reduce_only: bool
+    client_order_id: str
+    trade_id: int | None
+    purpose: str  # "close", "chunk", "entry"
+    created: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    intent: Intent | None
+    client_order_id: str
+    order: dict | None
+    error: BaseException | None
+    found_after_loss: bool = False
+    lookup_failed: bool = False
+
+
+def guard_supported() -> tuple[bool, str]:
+    """Whether the pinned freqtrade places orders the way the guard expects."""
+    try:
+        import freqtrade
+        from freqtrade.exchange import Exchange
+
+        source = inspect.getsource(Exchange.create_order)
+    except Exception as error:  # noqa: BLE001
+        return False, f"cannot inspect freqtrade: {error}"
+    version = getattr(freqtrade, "__version__", "?")
+    if not any(version.startswith(v) for v in SUPPORTED_FREQTRADE):
+        return False, f"freqtrade {version} is not a version the order guard was tested with ({', '.join(SUPPORTED_FREQTRADE)})"
+    if "self._api.create_order(" not in source:
+        return False, f"freqtrade {version} no longer places orders through self._api.create_order"
+    return True, f"freqtrade {version}"
+
+
+class OrderGuard:
+    def __init__(self, on_result: Callable[[Outcome], None], prefix: str = "rp", clock: Callable[[], float] = time.time):
+        self.on_result = on_result
+        self.prefix = _NOT_ID.sub("", prefix)[:8] or "rp"
+        self.clock = clock
+        self._pending: dict[tuple[str, str, bool], Intent] = {}
+        self._api = None
+        self._original = None
+        self._counter = 0
+
+    def install(self, exchange: Any) -> bool:
+        supported, why = guard_supported()
+        if not supported:
+            logger.warning("robust_plugin: order guard off: %s", why)
+            return False
+        api = exchange._api
+        if getattr(api.create_order, "_robust_guard", None) is not None:
+            return True
+        self._api, self._original = api, api.create_order
+
+        def create_order(symbol, type, side, amount, price=None, params=None):
+            return self._create_order(symbol, type, side, amount, price, dict(params or {}))
+
+        create_order._robust_guard = self  # type: ignore[attr-defined]
+        api.create_order = create_order
+        logger.info("robust_plugin: order guard installed (%s)", why)
+        return True
+
+    def expect(self, intent: Intent) -> None:
+        self._pending[(intent.pair, intent.side, intent.reduce_only)] = intent
+
+    def _take_intent(self, symbol: str, side: str, reduce_only: bool) -> Intent | None:
+        intent = self._pending.pop((symbol, side, reduce_only), None)
+        if intent is not None and self.clock() - intent.created > INTENT_TTL_S:
+            return None
+        return intent
+
+    def _default_id(self, symbol: str) -> str:
+        self._counter += 1
+        base = _NOT_ID.sub("", symbol.split("/")[0])[:8]
+        return f"{self.prefix}-{base}-{int(self.clock() * 1000) % 10**11}{self._counter % 100:02d}"[:36]
+
+    def _create_order(self, symbol, order_type, side, amount, price, params):
+        if str(order_type).lower() not in GUARDED_TYPES:
+            return self._original(symbol, order_type, side, amount, price, params)
+        reduce_only = bool(params.get("reduceOnly", False))
+        intent = self._take_intent(symbol, side, reduce_only)
+        client_id = params.get("clientOrderId") or (intent.client_order_id if intent else self._default_id(symbol))
+        params["clientOrderId"] = client_id
+        import ccxt
+
+        try:
+            order = self._original(symbol, order_type, side, amount, price, params)
+        except (ccxt.NetworkError, ccxt.OperationFailed) as error:  # outcome unknown: it may have executed
+            if isinstance(error, ccxt.DDoSProtection):  # refused before execution: nothing to look up
+                self._report(Outcome(intent, client_id, None, error))
+                raise
+            found, lookup_failed = self._lookup(symbol, client_id)
+            if found is not None:
+                logger.warning("robust_plugin: %s order %s for %s: response lost (%s), order found by client id",
+                               side, client_id, symbol, type(error).__name__)  # fmt: skip
+                self._report(Outcome(intent, client_id, found, error, found_after_loss=True))
+                return found
+            self._report(Outcome(intent, client_id, None, error, lookup_failed=lookup_failed))
+            raise
+        except Exception as error:
+            self._report(Outcome(intent, client_id, None, error))
+            raise
+        self._report(Outcome(intent, client_id, order, None))
+        return order
+
+    def _lookup(self, symbol: str, client_id: str) -> tuple[dict | None, bool]:
+        """(order, lookup_failed): the order by client id; ``lookup_failed`` when the exchange could not say."""
+        import ccxt
+
+        for _ in range(2):  # two immediate tries; no sleeping
+            try:
+                return self._api.fetch_order(None, symbol, {"origClientOrderId": client_id}), False
+            except ccxt.OrderNotFound:
+                return None, False
+            except ccxt.BaseError as error:
+                logger.warning("robust_plugin: lookup of order %s failed: %s", client_id, error)
+        return None, True
+
+    def lookup(self, symbol: str, client_id: str) -> tuple[dict | None, bool]:
+        """Public lookup, for attempts whose outcome stayed unknown."""
+        if self._api is None:
+            return None, True
+        return self._lookup(symbol, client_id)
+
+    def _report(self, outcome: Outcome) -> None:
+        try:
+            self.on_result(outcome)
+        except Exception:  # the plugin's bookkeeping must never break order placement
+            logger.exception("robust_plugin: recording an order outcome failed")

@@ -1,0 +1,149 @@
+"""Verified closes with retry and chunked fallback: freqtrade in live mode against the venue with
+scripted faults. Each test runs one trade of the rehearsal strategy through ``freqtrade trade``."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from robust_plugin.venue.process import run_venue
+from tests.integration.live_harness import (
+    all_trades_closed,
+    freqtrade_db,
+    live_config,
+    plugin_events,
+    run_trade,
+    venue_state,
+)
+
+pytestmark = pytest.mark.integration
+KEY, SECRET = "closing-key", "closing-secret"
+PLUGIN = {"aged": {"enabled": False}, "closing": {"backoff_initial": "1s", "backoff_max": "4s", "alert_after_failures": 3}}
+
+
+def run_close(tmp_path, datadir, scenario: str, extra: dict | None = None, during=None, timeout: float = 120,
+              closing: dict | None = None):  # fmt: skip
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario)
+    plugin = {**PLUGIN, "closing": {**PLUGIN["closing"], **(closing or {})}}
+    config_extra = {"robust_plugin": plugin, "position_adjustment_enable": True, "stake_amount": 200, **(extra or {})}
+    with run_venue(datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
+        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], config_extra)
+
+        def finished() -> bool:
+            if during is not None:
+                during(venue)
+            return all_trades_closed(tmp_path) and not venue_state(venue.base_url)["positions"]
+
+        log = run_trade(config, tmp_path, datadir, "RobustRehearsalStrategy", until=finished, timeout=timeout)
+        truth = venue_state(venue.base_url)
+    return truth, freqtrade_db(tmp_path), plugin_events(tmp_path), log
+
+
+def closes(truth: dict) -> list[dict]:
+    """Close orders the venue executed (reduce-only, filled at least in part), excluding liquidations."""
+    return [o for o in truth["orders"] if o["reduce_only"] and float(o["executed_qty"]) > 0 and o["origin"] == "api"]
+
+
+def kinds(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["kind"] == kind]
+
+
+def test_close_succeeds_on_the_first_attempt(tmp_path, sample_datadir):
+    truth, db, events, log = run_close(tmp_path, sample_datadir, "")
+    [trade] = db["trades"]
+    assert trade["is_open"] == 0, log[-3000:]
+    assert len(closes(truth)) == 1
+    assert [e["data"]["client_order_id"] for e in kinds(events, "close_attempt")] == [closes(truth)[0]["client_order_id"]]
+    assert kinds(events, "close_filled") and not kinds(events, "close_failed")
+
+
+def test_network_error_then_success_executes_one_order(tmp_path, sample_datadir):
+    scenario = '[[faults]]\nkind = "disconnect"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1]\n'
+    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario)
+    assert db["trades"][0]["is_open"] == 0, log[-3000:]
+    assert len(closes(truth)) == 1, closes(truth)
+    attempts = kinds(events, "close_attempt")
+    assert len(attempts) == 2
+    assert kinds(events, "close_failed")[0]["data"]["failure_class"] == "network"
+    assert attempts[1]["data"]["started_at"] - attempts[0]["data"]["started_at"] >= 1.0  # backed off
+
+
+def test_lost_response_after_execution_closes_once_at_the_right_price(tmp_path, sample_datadir):
+    scenario = '[[faults]]\nkind = "lost_response"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1]\n'
+    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario)
+    [trade] = db["trades"]
+    assert trade["is_open"] == 0, log[-3000:]
+    [close] = closes(truth)
+    assert len([o for o in truth["orders"] if o["reduce_only"]]) == 1, "a reduce-only order after the lost one"
+    fills = [f for f in truth["fills"] if f["order_id"] == close["order_id"]]
+    assert trade["close_rate"] == pytest.approx(float(fills[0]["price"]))
+    assert kinds(events, "close_found_after_loss")
+    assert [f["kind"] for f in truth["faults_fired"]] == ["lost_response"]
+
+
+def test_insufficient_margin_is_verified_not_retried_blindly_and_alerted(tmp_path, sample_datadir):
+    scenario = '[[faults]]\nkind = "insufficient_margin"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1, 2, 3]\n'
+    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario, closing={"max_full_attempts": 5})
+    assert db["trades"][0]["is_open"] == 0, log[-3000:]
+    assert len(closes(truth)) == 1
+    failed = kinds(events, "close_failed")
+    assert [e["data"]["failure_class"] for e in failed] == ["insufficient_margin"] * 3
+    assert all(e["data"]["status"] == "verifying" for e in failed)
+    alerts = [e for e in kinds(events, "alert") if e["data"]["subject"] == "close keeps failing"]
+    assert len(alerts) == 1 and alerts[0]["data"]["attempts"] == 3
+
+
+def test_repeated_failures_escalate_to_chunks_after_the_configured_count(tmp_path, sample_datadir):
+    scenario = '[[faults]]\nkind = "disconnect"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1, 2]\n'
+    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario, closing={"max_full_attempts": 2, "alert_after_failures": 2})
+    assert db["trades"][0]["is_open"] == 0, log[-3000:]
+    assert [e["data"]["close_type"] for e in kinds(events, "close_attempt")] == ["full", "full"]
+    assert kinds(events, "close_escalated")[0]["data"]["reason"] == "2 failed full closes"
+    assert kinds(events, "close_chunk") and len(closes(truth)) == len(kinds(events, "close_chunk"))
+    assert len([e for e in kinds(events, "alert") if e["data"]["subject"] == "close keeps failing"]) == 1
+
+
+def test_rate_limited_close_waits_for_retry_after(tmp_path, sample_datadir):
+    scenario = '[[faults]]\nkind = "rate_limit"\nendpoint = "order.new"\nreduce_only = true\nretry_after = 3\noccurrences = [1]\n'
+    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario)
+    assert db["trades"][0]["is_open"] == 0, log[-3000:]
+    attempts = kinds(events, "close_attempt")
+    assert len(attempts) == 2 and len(closes(truth)) == 1
+    assert kinds(events, "close_failed")[0]["data"]["failure_class"] == "rate_limit"
+    assert attempts[1]["data"]["started_at"] - attempts[0]["data"]["started_at"] >= 3.0
+
+
+def test_position_above_market_lot_size_is_closed_in_chunks(tmp_path, sample_datadir):
+    scenario = '[[markets]]\nsymbol = "BTCUSDT"\nmarket_max_qty = 0.004\n'
+    # the entry is a marketable limit order (LOT_SIZE allows it); a market close of it would exceed MARKET_LOT_SIZE
+    entry_limit = {"order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True}}
+    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario, extra=entry_limit)
+    [trade] = db["trades"]
+    assert trade["is_open"] == 0, log[-3000:]
+    chunk_orders = closes(truth)
+    assert len(chunk_orders) >= 3
+    assert all(float(o["executed_qty"]) <= 0.004 for o in chunk_orders)
+    entry = [o for o in truth["orders"] if not o["reduce_only"] and o["origin"] == "api"][0]
+    assert sum(float(o["executed_qty"]) for o in chunk_orders) == pytest.approx(float(entry["executed_qty"]))
+    assert not truth["positions"]
+    assert kinds(events, "close_escalated") and len(kinds(events, "close_chunk")) == len(chunk_orders)
+
+
+def test_position_closed_outside_the_bot_is_reconciled_without_an_order(tmp_path, sample_datadir):
+    closed = []
+
+    def close_outside(venue):
+        if not closed and venue_state(venue.base_url)["positions"]:
+            body = b'{"action": "close", "symbol": "BTCUSDT"}'
+            request = urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST")
+            urllib.request.urlopen(request, timeout=10).read()
+            closed.append(True)
+
+    truth, db, events, log = run_close(tmp_path, sample_datadir, "", during=close_outside)
+    [trade] = db["trades"]
+    assert trade["is_open"] == 0 and trade["exit_reason"] == "sold_on_exchange", log[-3000:]
+    assert closes(truth) == [], "the bot sent a close for a position that was gone"
+    assert kinds(events, "closed_outside")
+    assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "position closed outside the bot"]
