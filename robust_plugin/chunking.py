@@ -33,6 +33,7 @@ class ChunkPlan:
     unclosable: Decimal  # below one step: no order can close it
     dust_folded: Decimal  # a sub-minimum remainder that was rebalanced into the last chunks
     below_minimum: bool  # the whole position is below the minimum: one chunk, reduce-only
+    last_below_minimum: bool = False  # limits too narrow to split evenly: the last chunk is below the minimum
 
     @property
     def chunked(self) -> bool:
@@ -78,8 +79,10 @@ def plan_chunks(amount: Decimal, price: Decimal, limits: MarketLimits, max_chunk
         raise ValueError(f"the market's maximum ({cap}) is below its minimum ({low}): no chunk can fit")
     count = int((total / cap).to_integral_value(ROUND_CEILING))
     base = _down(total / count, limits.step)
-    if base < low:
-        raise ValueError(f"cannot split {total} into chunks between {low} and {cap}")
+    if base < low:  # no even split fits (minimum close to maximum): full chunks, then what is left
+        full, rest = divmod(total, cap)
+        chunks = [cap] * int(full) + ([rest] if rest else [])
+        return ChunkPlan(tuple(chunks), total, unclosable, Decimal(0), False, last_below_minimum=bool(rest and rest < low))
     extra = int((total - base * count) / limits.step)  # fewer than ``count`` steps left over
     chunks = [base + limits.step] * extra + [base] * (count - extra)
     rest = total % cap

@@ -1,0 +1,145 @@
+"""Chunk plans within market limits, and the close-attempt state machine."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from robust_plugin import closing as core
+from robust_plugin.chunking import MarketLimits, amount_for_stake, minimum_chunk, plan_chunks, stake_for_amount
+from robust_plugin.failures import Failure, FailureClass
+
+STEPS = [Decimal("0.001"), Decimal("0.01"), Decimal("0.1"), Decimal("1")]
+
+
+@st.composite
+def markets(draw):
+    step = draw(st.sampled_from(STEPS))
+    price = Decimal(draw(st.integers(1, 100_000))) / Decimal(draw(st.sampled_from([1, 100, 10_000])))
+    min_qty = step * draw(st.integers(1, 5))
+    cap = step * draw(st.integers(5, 5000))
+    notional = draw(st.sampled_from([None, Decimal(5), Decimal(100)]))
+    return price, MarketLimits(step, min_qty, cap * 10, cap, notional)
+
+
+@given(markets(), st.integers(0, 10**7))
+def test_chunks_add_up_and_each_fits_the_limits(market, units):
+    price, limits = market
+    amount = limits.step * Decimal(units) / Decimal(7)  # not always on the grid
+    low = minimum_chunk(price, limits)
+    assume(low <= limits.market_max_qty)
+    plan = plan_chunks(amount, price, limits)
+    assert sum(plan.chunks, Decimal(0)) == plan.total
+    assert plan.total + plan.unclosable == amount and plan.unclosable < limits.step
+    for i, chunk in enumerate(plan.chunks):
+        assert chunk > 0 and chunk % limits.step == 0
+        assert chunk <= limits.market_max_qty
+        last = i == len(plan.chunks) - 1
+        if not plan.below_minimum and not (last and plan.last_below_minimum):
+            assert chunk >= low
+    if plan.last_below_minimum:  # only when no even split exists
+        assert plan.total / len(plan.chunks) < low or (plan.total / len(plan.chunks)) // limits.step * limits.step < low
+    assert list(plan.chunks) == sorted(plan.chunks, reverse=True)
+
+
+def test_a_remainder_below_the_minimum_is_not_left_behind():
+    limits = MarketLimits(Decimal("0.001"), Decimal("0.001"), Decimal(1000), Decimal("0.004"), Decimal(150))
+    plan = plan_chunks(Decimal("0.009"), Decimal(60000), limits)  # greedy 0.004+0.004+0.001 would strand 0.001
+    assert plan.chunks == (Decimal("0.003"),) * 3 and plan.dust_folded == Decimal("0.001")
+
+
+@given(st.sampled_from(STEPS), st.integers(1, 10**6), st.integers(1, 10**6), st.floats(0.5, 500))
+def test_stake_for_amount_round_trips_through_freqtrades_conversion(step, chunk_units, extra_units, stake):
+    chunk = step * chunk_units
+    trade_amount = chunk + step * extra_units
+    trade_stake = Decimal(repr(stake))
+    got = amount_for_stake(stake_for_amount(chunk, trade_amount, trade_stake, step), trade_amount, trade_stake, step)
+    assert got == chunk
+
+
+CONFIG = core.ClosingConfig(max_full_attempts=3, alert_after_failures=3)
+NETWORK = Failure(FailureClass.NETWORK, -1001, "x", None, "OperationFailed")
+
+
+def test_client_order_ids_are_deterministic_and_binance_safe():
+    cid = core.client_order_id(42, 3, core.CloseType.FULL, "my bot!")
+    assert cid == core.client_order_id(42, 3, core.CloseType.FULL, "my bot!") == "mybot-t42-x3"
+    assert core.client_order_id(42, 4, core.CloseType.CHUNK) == "rp-t42-c4" and len(cid) <= 36
+
+
+@given(st.lists(st.sampled_from(["start", "fail_net", "fail_margin", "fill", "wait", "seen"]), max_size=40))
+def test_no_exit_is_ever_allowed_while_an_order_is_placing(ops):
+    state, now = core.CloseState(), 0.0
+    for op in ops:
+        now += 1
+        if op == "start" and core.may_signal_exit(state, now):
+            state, _ = core.start_attempt(state, now, Decimal(1), core.CloseType.FULL, 1)
+            assert not core.may_signal_exit(state, now)
+        elif op == "fail_net" and state.status is core.CloseStatus.PLACING:
+            state, _ = core.attempt_failed(state, NETWORK, now, CONFIG)
+        elif op == "fail_margin" and state.status is core.CloseStatus.PLACING:
+            state, _ = core.attempt_failed(state, Failure(FailureClass.INSUFFICIENT_MARGIN, -2019, "m", None, "X"), now, CONFIG)
+        elif op == "fill" and state.status is core.CloseStatus.PLACING:
+            state = core.attempt_filled(state, now)
+        elif op == "seen":
+            state, _ = core.position_seen(state, Decimal(1), Decimal(1), Decimal("0.001"), now)
+        elif op == "wait":
+            now += 1000
+        if state.status is core.CloseStatus.PLACING:
+            assert not core.may_signal_exit(state, now)
+        assert core.CloseState.from_dict(state.to_dict()).status is state.status
+
+
+def test_alerts_fire_at_the_configured_count_and_not_in_between():
+    state, alerts, now = core.CloseState(), [], 0.0
+    for _ in range(7):
+        now += 1000
+        state, _ = core.start_attempt(replace_status(state), now, Decimal(1), core.CloseType.CHUNK, 1)
+        state, actions = core.attempt_failed(state, NETWORK, now, CONFIG)
+        alerts += [a for a in actions if isinstance(a, core.Alert)]
+    assert len(alerts) == 2  # at 3 and at 6 consecutive failures
+
+
+def replace_status(state):
+    return core.CloseState(core.CloseStatus.CHUNKING, state.attempts, state.consecutive_failures, None,
+                           state.alerted_at_failures)  # fmt: skip
+
+
+def test_full_closes_escalate_after_max_attempts_and_limits_escalate_at_once():
+    state, now = core.CloseState(), 0.0
+    for n in range(3):
+        now += 100
+        state, _ = core.start_attempt(core.CloseState(core.CloseStatus.IDLE, state.attempts, state.consecutive_failures),
+                                      now, Decimal(1), core.CloseType.FULL, 7)  # fmt: skip
+        state, actions = core.attempt_failed(state, NETWORK, now, CONFIG)
+    assert state.status is core.CloseStatus.CHUNKING and any(isinstance(a, core.Escalate) for a in actions)
+    limits = Failure(FailureClass.LIMITS, -4005, "too big", None, "BadRequest")
+    fresh, _ = core.start_attempt(core.CloseState(), 1, Decimal(1), core.CloseType.FULL, 8)
+    fresh, actions = core.attempt_failed(fresh, limits, 1, CONFIG)
+    assert fresh.status is core.CloseStatus.CHUNKING and isinstance(actions[-1], core.Escalate)
+
+
+def test_a_lost_response_whose_order_exists_counts_as_placed():
+    state, _ = core.start_attempt(core.CloseState(), 1, Decimal(1), core.CloseType.FULL, 9)
+    state = core.order_found_after_loss(state, 2)
+    assert state.status is core.CloseStatus.CLOSED and state.last.outcome == "found_after_loss"
+
+
+def test_position_checks_before_a_close():
+    state = core.CloseState(core.CloseStatus.VERIFYING)
+    assert core.position_seen(state, Decimal(0), Decimal(1), Decimal("0.001"), 1)[1] is core.PositionCheck.GONE
+    after, check = core.position_seen(state, Decimal("0.5"), Decimal(1), Decimal("0.001"), 1)
+    assert check is core.PositionCheck.SMALLER and after.status is core.CloseStatus.BACKING_OFF
+    assert core.position_seen(state, Decimal(2), Decimal(1), Decimal("0.001"), 1)[1] is core.PositionCheck.LARGER
+
+
+def test_widening_is_stepwise_and_capped():
+    state = core.CloseState(core.CloseStatus.CHUNKING, escalated_at=0.0)
+    config = core.ClosingConfig(widen_loss_step_pct=2, widen_loss_cap_pct=5, widen_every_s=10)
+    state, actions = core.widen_loss(state, 25, config)
+    assert state.extra_loss_pct == 4 and actions
+    state, actions = core.widen_loss(state, 1000, config)
+    assert state.extra_loss_pct == 5
+    assert core.widen_loss(state, 2000, config)[1] == ()
