@@ -146,6 +146,32 @@ class ClosingConfigSection(_Section):
         )
 
 
+class SettlementConfig(_Section):
+    """``robust_plugin.settlement``: post-entry verification (live futures)."""
+
+    enabled: StrictBool = Field(True, description="Verify every entry fill against the exchange position.")
+    deadline: Duration = Field("2m", description="How long a missing position may stay unexplained before a critical alert.")
+    late_after: Duration = Field("10s", description="Visible later than this after the fill: verified_late (the exchange is slow).")
+    dense_window: Duration = Field("30s", description="Check on every loop for this long after the fill.")
+    max_spacing: Duration = Field("1m", description="Longest spacing between checks after the dense window.")
+
+    def policy(self):
+        from robust_plugin.settlement import SettlementPolicy
+
+        return SettlementPolicy(self.deadline, self.late_after, self.dense_window, self.max_spacing)
+
+
+class ReconcileConfig(_Section):
+    """``robust_plugin.reconcile``: open trades against exchange positions (live futures)."""
+
+    enabled: StrictBool = Field(True, description="Compare open trades with exchange positions periodically.")
+    interval: Duration = Field("1m", description="How often.")
+    grace: Duration = Field("30s", description="Trades younger than this are settlement's job, not reconciliation's.")
+    unprotected_after: Duration = Field(
+        "1m", description="With stoploss on exchange: a position without a live stop order this long is reported."
+    )
+
+
 class AlertsConfig(_Section):
     """``robust_plugin.alerts``: messages through freqtrade's RPC (Telegram, webhook, Discord)."""
 
@@ -159,6 +185,8 @@ class PluginConfig(_Section):
     enabled: StrictBool = Field(True, description="Turn the whole plugin on or off.")
     aged: AgedConfig = Field(default_factory=AgedConfig)
     closing: ClosingConfigSection = Field(default_factory=ClosingConfigSection)
+    settlement: SettlementConfig = Field(default_factory=SettlementConfig)
+    reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
 
@@ -201,6 +229,14 @@ def _cross_checks(config: PluginConfig) -> list[str]:
             f"{SECTION}.aged.max_loss_pct: the cap ({aged.max_loss_pct}) is below one loss step "
             f"(loss_step_pct = {aged.loss_step_pct})"
         )
+    settlement = config.settlement
+    if settlement.late_after > settlement.deadline:
+        problems.append(f"{SECTION}.settlement.late_after: longer than deadline ({settlement.deadline}s)")
+    for key in ("deadline", "late_after", "dense_window", "max_spacing"):
+        if getattr(settlement, key) <= 0:
+            problems.append(f"{SECTION}.settlement.{key}: must be longer than zero")
+    if config.reconcile.interval <= 0:
+        problems.append(f"{SECTION}.reconcile.interval: must be longer than zero")
     closing = config.closing
     if closing.backoff_max < closing.backoff_initial:
         problems.append(

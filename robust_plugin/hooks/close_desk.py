@@ -82,8 +82,12 @@ class CloseDesk:
         return core.may_signal_exit(self.state(trade), now)
 
     def confirm_exit(self, trade: Any, amount: float, exit_reason: str, now: float,
-                     exchange_amount: float | None, market_max: float | None) -> bool:  # fmt: skip
+                     exchange_amount: float | None, market_max: float | None, settling: bool = False) -> bool:  # fmt: skip
         state = self.state(trade)
+        if settling and not exchange_amount:
+            # the entry's position is not visible yet: not "gone" - wait for settlement to say what happened
+            self._event("close_deferred", trade.id, trade.pair, {"reason": "entry not settled yet", "exit_reason": exit_reason})
+            return False
         try:
             if state.status is core.CloseStatus.PLACING and not self._resolve_lost(trade, state, now):
                 return False

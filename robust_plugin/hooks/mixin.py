@@ -29,13 +29,15 @@ from robust_plugin.hooks.alerts import Alerter
 from robust_plugin.hooks.close_desk import CloseDesk
 from robust_plugin.hooks.market_facts import market_limits, market_order_max
 from robust_plugin.hooks.order_guard import OrderGuard
+from robust_plugin.hooks.settlement_desk import SettlementDesk
 from robust_plugin.hooks.journal import AgedJournal
 from robust_plugin.hooks.hyperopt import aged_policy_source
 from robust_plugin.store import EventStore, default_url
 
 logger = logging.getLogger(__name__)
 
-_HOOKS = ("custom_exit", "custom_exit_price", "order_filled", "confirm_trade_exit", "adjust_trade_position")
+_HOOKS = ("custom_exit", "custom_exit_price", "order_filled", "confirm_trade_exit", "adjust_trade_position",
+          "bot_loop_start")
 _LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
 
 
@@ -48,6 +50,7 @@ class RobustMixin:
     _robust_journal: AgedJournal | None = None
     _robust_desk: CloseDesk | None = None
     _robust_guard: OrderGuard | None = None
+    _robust_settlement: SettlementDesk | None = None
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -72,6 +75,7 @@ class RobustMixin:
         self._robust_open_store()
         self._robust_start_aged()
         self._robust_start_closing()
+        self._robust_start_settlement()
 
     def _robust_runmode(self) -> RunMode:
         return RunMode(self.config.get("runmode", RunMode.OTHER))  # type: ignore[attr-defined]
@@ -169,12 +173,7 @@ class RobustMixin:
                 SECTION,
             )
             chunks = False
-        alerts = Alerter(
-            lambda text: self.dp.send_msg(text, always_send=True),  # type: ignore[attr-defined]
-            self._robust_store,
-            config.alerts.min_interval,
-            config.alerts.max_per_hour,
-        )
+        alerts = self._robust_alerter()
         bot = "".join(ch for ch in str(self.config.get("bot_name") or "rp") if ch.isalnum())[:6] or "rp"  # type: ignore[attr-defined]
         desk = CloseDesk(closing.core(), alerts, self._robust_store, None, chunks, prefix=bot)
         if closing.order_guard:
@@ -185,7 +184,56 @@ class RobustMixin:
         logger.info("robust_plugin: verified closes on (order guard %s, chunked fallback %s)",
                     "on" if desk.guard else "off", "on" if chunks else "off")
 
+    def _robust_alerter(self) -> Alerter:
+        if getattr(self, "_robust_alerts", None) is None:
+            config = self.robust_config
+            assert config is not None
+            self._robust_alerts = Alerter(
+                lambda text: self.dp.send_msg(text, always_send=True),  # type: ignore[attr-defined]
+                self._robust_store,
+                config.alerts.min_interval,
+                config.alerts.max_per_hour,
+            )
+        return self._robust_alerts
+
+    def _robust_start_settlement(self) -> None:
+        config = self.robust_config
+        assert config is not None
+        if not (config.settlement.enabled or config.reconcile.enabled):
+            return
+        mode = self._robust_runmode()
+        if mode is not RunMode.LIVE or self.config.get("trading_mode") != "futures":  # type: ignore[attr-defined]
+            logger.info("robust_plugin: settlement verification and reconciliation need a real futures exchange; "
+                        "skipped in %s", mode.value)  # fmt: skip
+            return
+        from freqtrade.persistence import Trade
+
+        throttle = float(self.config.get("internals", {}).get("process_throttle_secs", 5))  # type: ignore[attr-defined]
+        desk = SettlementDesk(
+            config.settlement.policy(),
+            self.dp._exchange,  # type: ignore[attr-defined]
+            self._robust_alerter(),
+            self._robust_store,
+            loop_interval_s=throttle,
+            reconcile_every_s=config.reconcile.interval if config.reconcile.enabled else None,
+            reconcile_grace_s=config.reconcile.grace,
+            unprotected_after_s=config.reconcile.unprotected_after,
+            stoploss_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),  # type: ignore[attr-defined]
+            open_trades=lambda: Trade.get_open_trades(),
+        )
+        desk.resume(Trade.get_open_trades())
+        self._robust_settlement = desk
+        logger.info("robust_plugin: settlement verification %s, reconciliation %s",
+                    "on" if config.settlement.enabled else "off", "on" if config.reconcile.enabled else "off")
+
     # -- freqtrade callbacks -----------------------------------------------------------------
+
+    def bot_loop_start(self, current_time: datetime, **kwargs) -> None:
+        """The strategy's own loop start first; then, live, one batched position read for settlement
+        jobs and reconciliation when either is due."""
+        super().bot_loop_start(current_time=current_time, **kwargs)  # type: ignore[misc]
+        if self._robust_settlement is not None:
+            self._robust_settlement.on_loop(current_time.timestamp())
 
     def custom_exit(
         self,
@@ -236,7 +284,9 @@ class RobustMixin:
         position = self.wallets.get_all_positions().get(pair) if self.wallets else None  # type: ignore[attr-defined]
         exchange_amount = float(position.position) if position is not None else 0.0
         market_max = market_order_max(self.dp._exchange, pair)  # type: ignore[attr-defined]
-        return desk.confirm_exit(trade, amount, exit_reason, current_time.timestamp(), exchange_amount, market_max)
+        settling = self._robust_settlement is not None and self._robust_settlement.settling(trade.id)
+        return desk.confirm_exit(trade, amount, exit_reason, current_time.timestamp(), exchange_amount, market_max,
+                                 settling=settling)  # fmt: skip
 
     def adjust_trade_position(self, trade: Any, current_time: datetime, current_rate: float,
                               current_profit: float, min_stake: float | None, max_stake: float,
@@ -279,12 +329,20 @@ class RobustMixin:
     ) -> None:
         """Records exits that filled (aged exits in dry-run and live; close attempts in live)."""
         super().order_filled(pair, trade, order, current_time, **kwargs)  # type: ignore[misc]
+        if order.ft_order_side == trade.entry_side:
+            if self._robust_settlement is not None and self.robust_config.settlement.enabled:  # type: ignore[union-attr]
+                self._robust_settlement.entry_filled(trade, order, current_time.timestamp())
+            return
         if order.ft_order_side != trade.exit_side:
             return
         if self._robust_journal is not None:
             self._robust_journal.exit_filled(trade, order, current_time)
+        outside = trade.exit_reason in ("sold_on_exchange", "liquidation")
+        if outside and self._robust_settlement is not None and self._robust_settlement.settling(trade.id):
+            if self._robust_settlement.explain_exit(trade, current_time.timestamp()):
+                return  # settlement's verdict (closed_immediately) said what happened
         if self._robust_desk is not None:
-            if trade.exit_reason in ("sold_on_exchange", "liquidation"):
+            if outside:
                 self._robust_desk.closed_outside(trade, order)
             else:
                 self._robust_desk.exit_filled(trade, order, current_time.timestamp())

@@ -35,7 +35,8 @@ class RehearsalStrategy(IStrategy):
         return len(Trade.get_trades_proxy()) < self.ENTRIES
 
     def custom_exit(self, pair: str, trade, current_time: datetime, current_rate: float, current_profit: float, **kwargs):
-        if (current_time - trade.open_date_utc).total_seconds() >= self.HOLD_SECONDS:
+        hold = float(self.config.get("rehearsal_hold_seconds", self.HOLD_SECONDS))
+        if (current_time - trade.open_date_utc).total_seconds() >= hold:
             return "rehearsal_exit"
         return None
 

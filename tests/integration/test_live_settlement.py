@@ -1,0 +1,92 @@
+"""Post-entry settlement and reconciliation: freqtrade in live mode against the venue with faults."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from robust_plugin.venue.process import run_venue
+from tests.integration.live_harness import all_trades_closed, freqtrade_db, live_config, plugin_events, run_trade, venue_state
+
+pytestmark = pytest.mark.integration
+KEY, SECRET = "settle-key", "settle-secret"
+
+
+def run_settle(tmp_path, datadir, scenario: str, plugin: dict, hold: float, until=None, during=None, timeout=120):
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario)
+    extra = {"robust_plugin": {"aged": {"enabled": False}, **plugin}, "rehearsal_hold_seconds": hold}
+    with run_venue(datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
+        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+
+        def finished() -> bool:
+            if during is not None:
+                during(venue)
+            if until is not None:
+                return until(tmp_path, venue)
+            return all_trades_closed(tmp_path) and not venue_state(venue.base_url)["positions"]
+
+        log = run_trade(config, tmp_path, datadir, "RobustRehearsalStrategy", until=finished, timeout=timeout)
+        truth = venue_state(venue.base_url)
+    return truth, freqtrade_db(tmp_path), plugin_events(tmp_path), log
+
+
+def kinds(events, kind):
+    return [e for e in events if e["kind"] == kind]
+
+
+def test_position_visible_after_a_few_polls_is_verified_without_alert(tmp_path, sample_datadir):
+    truth, db, events, log = run_settle(tmp_path, sample_datadir, '[[faults]]\nkind = "position_lag"\nseconds = 5\n',
+                                        {}, hold=15)  # fmt: skip
+    [verified] = kinds(events, "settlement_verified")
+    assert 4.0 <= verified["data"]["lag_s"] <= 10.0, verified
+    assert verified["data"]["checks"] >= 2
+    assert not [e for e in kinds(events, "alert") if "settlement" in e["data"]["subject"]]
+    assert not kinds(events, "close_skipped_gone"), "an unseen position was taken for a gone one"
+    assert db["trades"][0]["is_open"] == 0 and db["trades"][0]["exit_reason"] == "rehearsal_exit", log[-2000:]
+
+
+def test_a_long_visibility_lag_is_verified_late_never_rolled_back(tmp_path, sample_datadir):
+    truth, db, events, log = run_settle(tmp_path, sample_datadir, '[[faults]]\nkind = "position_lag"\nseconds = 14\n',
+                                        {"settlement": {"late_after": "6s"}}, hold=5, timeout=150)  # fmt: skip
+    [late] = kinds(events, "settlement_verified_late")
+    assert late["data"]["lag_s"] >= 12
+    assert not [e for e in events if e["severity"] == "critical"]
+    assert kinds(events, "close_deferred"), "the exit should wait for the position to be visible"
+    reduce_only = [o for o in truth["orders"] if o["reduce_only"] and o["origin"] == "api"]
+    assert len(reduce_only) == 1 and reduce_only[0]["status"] == "FILLED"  # one close, after verification
+    assert db["trades"][0]["exit_reason"] == "rehearsal_exit", log[-2000:]
+
+
+def test_liquidation_right_after_entry_is_closed_immediately(tmp_path, sample_datadir):
+    truth, db, events, log = run_settle(tmp_path, sample_datadir, '[[faults]]\nkind = "liquidate_after_entry"\noccurrences = [1]\n',
+                                        {"settlement": {"late_after": "3s"}}, hold=300)  # fmt: skip
+    [closed] = kinds(events, "settlement_closed_immediately")
+    assert "liquidated" in closed["data"]["detail"]
+    assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "entry settlement: closed_immediately"]
+    [trade] = db["trades"]
+    assert trade["is_open"] == 0, log[-3000:]
+    assert not [o for o in truth["orders"] if o["reduce_only"] and o["origin"] == "api"], "no close order for a gone position"
+
+
+def test_a_position_opened_outside_the_bot_is_reported_as_orphan_and_left_alone(tmp_path, sample_datadir):
+    opened = []
+
+    def open_outside(venue):
+        if not opened:
+            body = b'{"action": "open", "symbol": "ETHUSDT", "side": "SELL", "quantity": "0.05"}'
+            urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10)
+            opened.append(True)
+
+    def orphan_reported(workdir, venue) -> bool:
+        return bool(kinds(plugin_events(workdir), "finding_orphan"))
+
+    truth, db, events, log = run_settle(tmp_path, sample_datadir, "", {"reconcile": {"interval": "3s"}}, hold=600,
+                                        until=orphan_reported, during=open_outside)  # fmt: skip
+    [orphan] = kinds(events, "finding_orphan")
+    assert orphan["severity"] == "critical" and orphan["data"]["exchange_amount"] == 0.05
+    assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "reconciliation: orphan"]
+    eth = [p for p in truth["positions"] if p["symbol"] == "ETHUSDT"]
+    assert eth and float(eth[0]["amount"]) == -0.05, "the orphan must be left alone by default"
+    assert len(kinds(events, "finding_orphan")) == 1, "deduplicated until it changes"
