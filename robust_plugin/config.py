@@ -152,7 +152,7 @@ class SettlementConfig(_Section):
     enabled: StrictBool = Field(True, description="Verify every entry fill against the exchange position.")
     deadline: Duration = Field("2m", description="How long a missing position may stay unexplained before a critical alert.")
     late_after: Duration = Field("10s", description="Visible later than this after the fill: verified_late (the exchange is slow).")
-    dense_window: Duration = Field("30s", description="Check on every loop for this long after the fill.")
+    dense_window: Duration = Field("1m", description="Check on every loop for this long after the fill.")
     max_spacing: Duration = Field("1m", description="Longest spacing between checks after the dense window.")
 
     def policy(self):

@@ -32,7 +32,7 @@ FINAL = {SettlementOutcome.VERIFIED, SettlementOutcome.VERIFIED_LATE, Settlement
 class SettlementPolicy:
     deadline_s: float = 120.0
     late_after_s: float = 10.0
-    dense_window_s: float = 30.0
+    dense_window_s: float = 60.0
     max_spacing_s: float = 60.0
     size_tolerance_ratio: float = 0.001
 
