@@ -2,7 +2,7 @@
 
 The state is plain data kept in the trade's custom data (so a restart resumes it) and changed only
 by the pure transitions below, which return the new state and the actions the adapter must carry
-out (alerts, a look at the exchange position, escalation to chunks, a wider accepted loss).
+out (alerts, a look at the exchange position, escalation to chunks).
 A lost response never leads to a second order: its attempt stays ``PLACING`` until the order is
 found (``order_found_after_loss``) or known not to exist (``attempt_failed``).
 """
@@ -45,9 +45,6 @@ class ClosingConfig:
     max_full_attempts: int = 3
     alert_after_failures: int = 3
     retry: RetryPolicy = field(default_factory=default_policy)
-    widen_loss_step_pct: float = 2.0
-    widen_loss_cap_pct: float = 20.0
-    widen_every_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -90,12 +87,7 @@ class Escalate:
     reason: str
 
 
-@dataclass(frozen=True)
-class WidenLoss:
-    extra_loss_pct: float
-
-
-Action = Alert | VerifyPosition | Escalate | WidenLoss
+Action = Alert | VerifyPosition | Escalate
 
 
 @dataclass(frozen=True)
@@ -105,7 +97,6 @@ class CloseState:
     consecutive_failures: int = 0
     next_allowed_at: float | None = None
     alerted_at_failures: int = 0
-    extra_loss_pct: float = 0.0
     escalated_at: float | None = None
 
     @property
@@ -120,7 +111,7 @@ class CloseState:
         return {"status": self.status.value, "attempts": [a.to_dict() for a in self.attempts[-20:]],
                 "attempt_count": len(self.attempts) and self.attempts[-1].number,
                 "consecutive_failures": self.consecutive_failures, "next_allowed_at": self.next_allowed_at,
-                "alerted_at_failures": self.alerted_at_failures, "extra_loss_pct": self.extra_loss_pct,
+                "alerted_at_failures": self.alerted_at_failures,
                 "escalated_at": self.escalated_at}  # fmt: skip
 
     @classmethod
@@ -133,8 +124,7 @@ class CloseState:
             raise ValueError(f"unknown close status {data.get('status')!r}") from None
         return cls(status, tuple(CloseAttempt.from_dict(a) for a in data.get("attempts", [])),
                    int(data.get("consecutive_failures", 0)), data.get("next_allowed_at"),
-                   int(data.get("alerted_at_failures", 0)), float(data.get("extra_loss_pct", 0.0)),
-                   data.get("escalated_at"))  # fmt: skip
+                   int(data.get("alerted_at_failures", 0)), data.get("escalated_at"))  # fmt: skip
 
 
 _CID_PART = re.compile(r"[^A-Za-z0-9]")
@@ -224,14 +214,3 @@ def position_seen(state: CloseState, exchange_amount: Decimal, trade_amount: Dec
     if state.status is CloseStatus.VERIFYING:
         state = replace(state, status=CloseStatus.BACKING_OFF)
     return state, check
-
-
-def widen_loss(state: CloseState, now: float, config: ClosingConfig) -> tuple[CloseState, tuple[Action, ...]]:
-    """After escalation, accept ``widen_loss_step_pct`` more loss every ``widen_every_s``, capped."""
-    if state.escalated_at is None or config.widen_loss_step_pct <= 0:
-        return state, ()
-    steps = int((now - state.escalated_at) // config.widen_every_s)
-    target = min(config.widen_loss_cap_pct, steps * config.widen_loss_step_pct)
-    if target <= state.extra_loss_pct:
-        return state, ()
-    return replace(state, extra_loss_pct=target), (WidenLoss(target),)

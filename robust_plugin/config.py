@@ -123,14 +123,6 @@ class ClosingConfigSection(_Section):
     backoff_initial: Duration = Field("2s", description="Wait after the first failure; doubles per failure.")
     backoff_max: Duration = Field("5m", description="Longest wait between attempts.")
     chunked_fallback: StrictBool = Field(True, description="Close in partial exits when full closes cannot work.")
-    widen_loss_step_pct: Annotated[float, BeforeValidator(_number), Field(ge=0, lt=100)] = Field(
-        2.0, description="After escalation, extra accepted loss added every widen_every (aged exits)."
-    )
-    widen_loss_cap_pct: Annotated[float, BeforeValidator(_number), Field(ge=0, lt=100)] = Field(
-        20.0, description="Cap of that extra accepted loss."
-    )
-    widen_every: Duration = Field("1h", description="Interval of the accepted-loss widening.")
-
     def core(self):
         """The pure closing configuration these settings describe."""
         from robust_plugin.closing import ClosingConfig
@@ -140,9 +132,6 @@ class ClosingConfigSection(_Section):
             max_full_attempts=self.max_full_attempts,
             alert_after_failures=self.alert_after_failures,
             retry=default_policy(self.max_attempts, max(self.backoff_initial, 0.001), max(self.backoff_max, self.backoff_initial)),
-            widen_loss_step_pct=self.widen_loss_step_pct,
-            widen_loss_cap_pct=self.widen_loss_cap_pct,
-            widen_every_s=self.widen_every,
         )
 
 
@@ -242,8 +231,6 @@ def _cross_checks(config: PluginConfig) -> list[str]:
         problems.append(
             f"{SECTION}.closing.backoff_max: shorter than backoff_initial ({closing.backoff_initial}s)"
         )
-    if closing.widen_loss_cap_pct < closing.widen_loss_step_pct:
-        problems.append(f"{SECTION}.closing.widen_loss_cap_pct: below one step (widen_loss_step_pct)")
     if aged.force_close_after is not None and aged.force_close_after <= 0:
         problems.append(f"{SECTION}.aged.force_close_after: must be longer than zero, or null")
     elif aged.force_close_after is not None and aged.force_close_after < aged.max_age:

@@ -116,7 +116,7 @@ class CloseDesk:
                     return False
             if market_max and amount > market_max and self.chunked_fallback:
                 state = core.CloseState(core.CloseStatus.CHUNKING, state.attempts, 0, None, state.alerted_at_failures,
-                                        state.extra_loss_pct, now)  # fmt: skip
+                                        escalated_at=now)  # fmt: skip
                 self._set(trade.id, state)
                 self._event("close_escalated", trade.id, trade.pair, {"reason": "above_market_max", "amount": amount,
                                                                        "market_max": market_max}, "warning")  # fmt: skip
@@ -180,7 +180,7 @@ class CloseDesk:
         if state.status is core.CloseStatus.CHUNKING and not self.chunked_fallback:
             wait = self.config.retry.wait(state.consecutive_failures, failure)
             state = core.CloseState(core.CloseStatus.BACKING_OFF, state.attempts, state.consecutive_failures,
-                                    now + wait, state.alerted_at_failures, state.extra_loss_pct)  # fmt: skip
+                                    now + wait, state.alerted_at_failures)  # fmt: skip
         self._set(trade_id, state)
         self._event("close_failed", trade_id, intent.pair, {**data, **failure.to_dict(), "status": state.status.value,
                                                             "next_allowed_at": state.next_allowed_at}, "warning")  # fmt: skip
@@ -233,7 +233,7 @@ class CloseDesk:
         state = core.attempt_filled(state, now)
         if not trade.is_open or trade.amount <= 0:
             state = core.CloseState(core.CloseStatus.CLOSED, state.attempts, 0, None, state.alerted_at_failures,
-                                    state.extra_loss_pct, state.escalated_at)  # fmt: skip
+                                    escalated_at=state.escalated_at)  # fmt: skip
         self._set(trade.id, state)
         self._event("close_filled", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
                                                           "price": float(order.safe_price), "status": state.status.value})  # fmt: skip

@@ -90,3 +90,49 @@ def test_a_position_opened_outside_the_bot_is_reported_as_orphan_and_left_alone(
     eth = [p for p in truth["positions"] if p["symbol"] == "ETHUSDT"]
     assert eth and float(eth[0]["amount"]) == -0.05, "the orphan must be left alone by default"
     assert len(kinds(events, "finding_orphan")) == 1, "deduplicated until it changes"
+
+
+def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restart(tmp_path, sample_datadir):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.integration.live_harness import STRATEGIES
+
+    path = tmp_path / "scenario.toml"
+    path.write_text('[[faults]]\nkind = "position_lag"\nseconds = 15\n')
+    extra = {"robust_plugin": {"aged": {"enabled": False}}, "rehearsal_hold_seconds": 600}
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
+        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+        command = [sys.executable, "-m", "freqtrade", "trade", "--config", str(config), "--userdir", str(tmp_path),
+                   "--datadir", str(sample_datadir), "--strategy-path", str(STRATEGIES), "--strategy", "RobustRehearsalStrategy"]  # fmt: skip
+
+        def wait_for(condition, timeout=90):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and not condition():
+                time.sleep(0.5)
+            return condition()
+
+        with (tmp_path / "first.log").open("w") as out:
+            first = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+            assert wait_for(lambda: kinds(plugin_events(tmp_path), "settlement_started")), (tmp_path / "first.log").read_text()[-2000:]
+            first.send_signal(signal.SIGKILL)  # between the fill and its verification (the position is still hidden)
+            first.wait()
+        assert not [e for e in plugin_events(tmp_path) if e["kind"].startswith("settlement_verified")]
+        log = ""
+        with (tmp_path / "second.log").open("w") as out:
+            second = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                assert wait_for(lambda: [e for e in plugin_events(tmp_path) if e["kind"].startswith("settlement_verified")])
+                time.sleep(3)  # a few more loops: nothing may be reported twice
+            finally:
+                second.send_signal(signal.SIGINT)
+                second.wait(timeout=30)
+            log = (tmp_path / "second.log").read_text()
+    events = plugin_events(tmp_path)
+    outcomes = [e for e in events if e["kind"].startswith("settlement_") and e["kind"] != "settlement_started"]
+    assert len(outcomes) == 1, outcomes
+    assert outcomes[0]["data"]["order_id"] == kinds(events, "settlement_started")[0]["data"]["order_id"]
+    assert len(kinds(events, "settlement_started")) == 1, "the restart started a second job for the same fill"
+    assert "resumed 1 settlement job" in log

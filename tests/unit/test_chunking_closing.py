@@ -133,13 +133,3 @@ def test_position_checks_before_a_close():
     after, check = core.position_seen(state, Decimal("0.5"), Decimal(1), Decimal("0.001"), 1)
     assert check is core.PositionCheck.SMALLER and after.status is core.CloseStatus.BACKING_OFF
     assert core.position_seen(state, Decimal(2), Decimal(1), Decimal("0.001"), 1)[1] is core.PositionCheck.LARGER
-
-
-def test_widening_is_stepwise_and_capped():
-    state = core.CloseState(core.CloseStatus.CHUNKING, escalated_at=0.0)
-    config = core.ClosingConfig(widen_loss_step_pct=2, widen_loss_cap_pct=5, widen_every_s=10)
-    state, actions = core.widen_loss(state, 25, config)
-    assert state.extra_loss_pct == 4 and actions
-    state, actions = core.widen_loss(state, 1000, config)
-    assert state.extra_loss_pct == 5
-    assert core.widen_loss(state, 2000, config)[1] == ()
