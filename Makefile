@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.robust-installed
 
-.PHONY: install demo test unit clean
+.PHONY: install demo test unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,5 +23,9 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
+bench: $(STAMP)
+	$(BIN)/python -m robust_plugin.tools.bench
+	$(BIN)/python -m robust_plugin.tools.bench_venue
+
 clean:
-	rm -rf $(VENV) user_data/data user_data/backtest_results .pytest_cache .hypothesis
+	rm -rf $(VENV) user_data/data user_data/backtest_results user_data/bench .pytest_cache .hypothesis

@@ -92,7 +92,11 @@ class CloseDesk:
             if state.status is core.CloseStatus.PLACING and not self._resolve_lost(trade, state, now):
                 return False
             state = self.state(trade)
-            if state.status in (core.CloseStatus.CLOSED, core.CloseStatus.CHUNKING, core.CloseStatus.GONE):
+            if state.status is core.CloseStatus.GONE:
+                if not exchange_amount:
+                    return False  # still gone: no order, no repeated alert
+                state = core.CloseState(core.CloseStatus.IDLE, state.attempts)  # it is back (a flapping view)
+            if state.status in (core.CloseStatus.CLOSED, core.CloseStatus.CHUNKING):
                 if state.status is core.CloseStatus.CLOSED:  # a new close after a finished one (e.g. re-entry)
                     state = core.CloseState()
                 else:
@@ -218,8 +222,10 @@ class CloseDesk:
         if gone:
             self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position already gone",
                               happened="the exchange shows no position for this trade (liquidated, stopped or closed outside the bot)",
-                              plugin_did="sent no close order; freqtrade's own recovery records the real exit from the exchange's orders",
-                              you_should="check the exchange's order history for how it was closed")  # fmt: skip
+                              plugin_did="sent no close order, and sends none while the exchange shows no position",
+                              you_should=f"freqtrade records the real exit when its wallet check finds the position gone; if "
+                                         f"trade {trade.id} stays open (e.g. while its stop order is still open on the exchange), "
+                                         f"run /reload_trade {trade.id} so freqtrade reads the exchange's orders")  # fmt: skip
         elif check is core.PositionCheck.SMALLER:
             self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position smaller than the trade",
                               happened=f"the exchange holds {exchange_amount}, the trade {amount}",

@@ -285,6 +285,9 @@ class RobustMixin:
         exchange_amount = float(position.position) if position is not None else 0.0
         market_max = market_order_max(self.dp._exchange, pair)  # type: ignore[attr-defined]
         settling = self._robust_settlement is not None and self._robust_settlement.settling(trade.id)
+        if settling and exchange_amount > 0:  # the wallet sync just saw the position: settle on it
+            self._robust_settlement.observe(trade, exchange_amount, current_time.timestamp())  # type: ignore[union-attr]
+            settling = self._robust_settlement.settling(trade.id)  # type: ignore[union-attr]
         return desk.confirm_exit(trade, amount, exit_reason, current_time.timestamp(), exchange_amount, market_max,
                                  settling=settling)  # fmt: skip
 

@@ -127,6 +127,16 @@ class SettlementDesk:
                 resolved = True
         return resolved
 
+    def observe(self, trade: Any, amount: float, now: float) -> None:
+        """A fresh position seen elsewhere (freqtrade's wallet sync before an exit): step pending jobs on it."""
+        side = "short" if trade.is_short else "long"
+        for job in [j for j in self.jobs.values() if j.trade_id == trade.id and not core.is_final(j)]:
+            updated, verdict, _ = core.step(job, core.PositionObservation(side, amount, now), now, self.loop_interval_s, self.policy)
+            self.jobs[job.job_key] = updated
+            self._persist(trade, updated)
+            if verdict is not None:
+                self._verdict(updated, verdict)
+
     def persist_for(self, trade: Any) -> None:
         for key, job in self.jobs.items():
             if job.trade_id == trade.id and key in self._dirty:

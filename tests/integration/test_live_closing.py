@@ -3,6 +3,7 @@ scripted faults. Each test runs one trade of the rehearsal strategy through ``fr
 
 from __future__ import annotations
 
+import time
 import urllib.request
 
 import pytest
@@ -141,9 +142,50 @@ def test_position_closed_outside_the_bot_is_reconciled_without_an_order(tmp_path
             urllib.request.urlopen(request, timeout=10).read()
             closed.append(True)
 
-    truth, db, events, log = run_close(tmp_path, sample_datadir, "", during=close_outside)
+    # without a stop order on the exchange, freqtrade's own wallet check recovers the trade (with one
+    # open, freqtrade skips that check and the alert asks the user for /reload_trade)
+    no_stop = {"order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": False}}
+    truth, db, events, log = run_close(tmp_path, sample_datadir, "", during=close_outside, extra=no_stop)
     [trade] = db["trades"]
     assert trade["is_open"] == 0 and trade["exit_reason"] == "sold_on_exchange", log[-3000:]
     assert closes(truth) == [], "the bot sent a close for a position that was gone"
     assert kinds(events, "closed_outside")
     assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "position closed outside the bot"]
+
+
+def test_position_gone_while_a_stop_order_is_open_sends_no_order_and_asks_for_reload(tmp_path, sample_datadir):
+    closed = []
+
+    def close_outside(venue):
+        state = venue_state(venue.base_url)
+        if not closed and state["positions"] and state["algo_orders"]:  # after freqtrade placed its stop
+            body = b'{"action": "close", "symbol": "BTCUSDT"}'
+            request = urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST")
+            urllib.request.urlopen(request, timeout=10).read()
+            closed.append(True)
+
+    def alerted(workdir, venue) -> bool:
+        return any(e["data"].get("subject") == "position already gone" for e in kinds(plugin_events(workdir), "alert"))
+
+    path = tmp_path / "scenario.toml"
+    path.write_text("")
+    config_extra = {"robust_plugin": PLUGIN, "position_adjustment_enable": True, "stake_amount": 200}
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
+        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], config_extra)
+
+        seen_at: list[float] = []
+
+        def finished() -> bool:  # the alert, then a few more loops of exit signals
+            close_outside(venue)
+            if not seen_at and alerted(tmp_path, venue):
+                seen_at.append(time.monotonic())
+            return bool(seen_at) and time.monotonic() - seen_at[0] > 6
+
+        log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=finished, timeout=90)
+        truth = venue_state(venue.base_url)
+    events = plugin_events(tmp_path)
+    assert alerted(tmp_path, None), log[-3000:]
+    [alert] = [e for e in kinds(events, "alert") if e["data"]["subject"] == "position already gone"]
+    assert "/reload_trade 1" in alert["data"]["you_should"]
+    assert closes(truth) == [], "no close order for a position that is gone"
+    assert len(kinds(events, "close_skipped_gone")) == 1

@@ -1,0 +1,249 @@
+"""Benchmarks, each measured side by side in one run on the same data (``make bench``).
+
+``python -m robust_plugin.tools.bench [backtest] [settlement] [closing] [--quick]``
+
+* ``backtest``: freqtrade's real ``Backtesting`` of ``SamplePlainStrategy`` and of
+  ``SampleAgedStrategy`` (the same strategy with ``RobustMixin``) over 10 pairs × 60 days of 5m
+  candles, alternating, best of three each; prints the ratio (goal: at most 1.03×).
+* ``closing``: the plugin's close path vs blind retry under a mixed fault schedule on the venue
+  (see :mod:`robust_plugin.tools.bench_closing`).
+* ``settlement``: the seed system's fixed verification (wait 1 s, then 10 polls 0.5 s apart, then
+  "not found") and the plugin's settlement job (one position read per loop), side by side against
+  the same seeded visibility lags on the venue; prints false "not found" verdicts, position reads
+  per verification and detection delay beyond the true lag (median, p95).
+
+Results are also written to ``user_data/bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from robust_plugin.tools import sampledata
+from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, venue_exchange_config
+from robust_plugin.venue.process import run_venue
+
+RESULTS = ROOT / "user_data" / "bench" / "results.json"
+STRATEGIES = ROOT / "user_data" / "strategies"
+
+
+# -- backtest cost of the mixin --------------------------------------------------------------------
+def _backtest_seconds(base_url: str, datadir: Path, strategy: str, pairs: list[str], tmp: Path) -> tuple[float, int]:
+    from freqtrade.configuration import Configuration
+    from freqtrade.enums import RunMode
+    from freqtrade.optimize.backtesting import Backtesting
+
+    config = deep_merge(json.loads(EXAMPLE_CONFIG.read_text()), venue_exchange_config(base_url))
+    config["exchange"]["pair_whitelist"] = pairs
+    config["max_open_trades"] = len(pairs)
+    path = tmp / f"{strategy}.json"
+    path.write_text(json.dumps(config))
+    args = {"config": [str(path)], "user_data_dir": str(tmp), "datadir": str(datadir), "strategy": strategy,
+            "strategy_path": str(STRATEGIES), "export": "none", "cache": "none"}  # fmt: skip
+    backtesting = Backtesting(Configuration(args, RunMode.BACKTEST).get_config())
+    try:
+        data, timerange = backtesting.load_bt_data()
+        backtesting.load_bt_data_detail()
+        strategy_obj = backtesting.strategylist[0]
+        backtesting._set_strategy(strategy_obj)
+        preprocessed = backtesting.strategy.advise_all_indicators(data)
+        processed = {pair: frame.copy() for pair, frame in preprocessed.items()}
+        start = time.perf_counter()
+        result = backtesting.backtest(processed=processed, start_date=timerange.startdt, end_date=timerange.stopdt)
+        elapsed = time.perf_counter() - start
+        return elapsed, len(result["results"])
+    finally:
+        Backtesting.cleanup()
+
+
+def bench_backtest(quick: bool) -> dict:
+    pairs = list(sampledata.ALL_PAIRS)[: 4 if quick else 10]
+    days = 20 if quick else 60
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        datadir = tmp / "binance"
+        print(f"backtest: generating {len(pairs)} pairs × {days} days of 5m candles ...", flush=True)
+        sampledata.generate(datadir, pairs=pairs, days=days, seed=42)
+        times: dict[str, list[float]] = {"SamplePlainStrategy": [], "SampleAgedStrategy": []}
+        trades: dict[str, int] = {}
+        with run_venue(datadir) as venue:
+            for round_ in range(3):
+                for strategy in times:
+                    seconds, count = _backtest_seconds(venue.base_url, datadir, strategy, pairs, tmp)
+                    times[strategy].append(seconds)
+                    trades[strategy] = count
+                    print(f"  round {round_ + 1}: {strategy:20} {seconds:6.2f} s  {count} trades", flush=True)
+    plain, mixin = min(times["SamplePlainStrategy"]), min(times["SampleAgedStrategy"])
+    return {"pairs": len(pairs), "days": days, "plain_s": plain, "mixin_s": mixin, "ratio": mixin / plain,
+            "goal": 1.03, "trades": trades}  # fmt: skip
+
+
+# -- settlement: the seed's fixed policy vs ours ------------------------------------------------------
+SPEED = 5.0  # venue seconds per wall second, so long lags do not take long
+
+
+def _lags(count: int, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    # mostly quick, a fat tail into tens of seconds (the incident's API)
+    return [round(min(40.0, rng.lognormvariate(0.7, 1.0)), 2) for _ in range(count)]
+
+
+def _seed_policy(read, clock, sleep) -> tuple[bool, int, float | None]:
+    """The seed system: 1 s, then 10 polls 0.5 s apart, then "not found"."""
+    sleep(1.0)
+    for n in range(10):
+        if read():
+            return True, n + 1, clock()
+        sleep(0.5)
+    return False, 10, None
+
+
+def _our_policy(read, clock, sleep, filled_at: float, loop_s: float = 1.0) -> tuple[bool, int, float | None]:
+    from robust_plugin import settlement as core
+
+    policy = core.SettlementPolicy(deadline_s=120, late_after_s=10, dense_window_s=60, max_spacing_s=10)
+    job = core.new_job(1, "BTC/USDT:USDT", "long", "1", filled_at, 0.01, filled_at)
+    reads = 0
+    history = core.FillHistory(our_fill_seen=True)  # the order reported filled (it did)
+    while True:
+        now = clock()
+        if core.is_due(job, now):
+            reads += 1
+            seen = read()
+            job, verdict, needs = core.step(job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy)
+            if needs:
+                job, verdict, _ = core.step(job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy, history)
+            if job.outcome in (core.SettlementOutcome.VERIFIED, core.SettlementOutcome.VERIFIED_LATE):
+                return True, reads, now
+            if job.outcome in (core.SettlementOutcome.NEVER_FILLED, core.SettlementOutcome.CLOSED_IMMEDIATELY):
+                return False, reads, None
+        sleep(loop_s)
+
+
+def bench_settlement(quick: bool, seed: int = 7) -> dict:
+    import ccxt
+
+    from robust_plugin.venue.ccxt_urls import binance_urls
+
+    count = 8 if quick else 20
+    lags = _lags(count, seed)
+    rows = {"seed": {"false_not_found": 0, "reads": [], "delays": []}, "ours": {"false_not_found": 0, "reads": [], "delays": []}}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        datadir = Path(tmp_name) / "binance"
+        sampledata.generate(datadir, pairs=("BTC/USDT:USDT",), days=5, seed=1)
+        with run_venue(datadir, api_key="bench", api_secret="bench", extra_args=["--speed", str(SPEED), "--balance", "1000000"]) as venue:
+            import urllib.request
+
+            def client():
+                return ccxt.binanceusdm({"apiKey": "bench", "secret": "bench", "urls": {"api": binance_urls(venue.base_url)},
+                                         "options": {"fetchCurrencies": False}})  # fmt: skip
+
+            main = client()
+            main.load_markets()
+            started_wall = time.time()
+
+            def venue_clock() -> float:  # venue seconds, as the venue counts them
+                return started_wall + (time.time() - started_wall) * SPEED
+
+            def sleep(venue_seconds: float) -> None:
+                time.sleep(venue_seconds / SPEED)
+
+            for i, lag in enumerate(lags):
+                body = f'[[faults]]\nkind = "position_lag"\nseconds = {lag}\n'.encode()
+                urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10)
+                urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", data=body, method="POST"), timeout=10)
+                side = "buy" if i % 2 == 0 else "sell"
+                filled_at = venue_clock()
+                main.create_order("BTC/USDT:USDT", "market", side, 0.01)
+                visible_at = filled_at + lag
+                results = {}
+
+                def run(name, policy):
+                    ex = client()
+                    ex.markets, ex.markets_by_id = main.markets, main.markets_by_id
+
+                    def read() -> bool:
+                        positions = ex.fetch_positions(["BTC/USDT:USDT"])
+                        expected = "long" if side == "buy" else "short"
+                        return any(p["side"] == expected and p["contracts"] for p in positions)
+
+                    results[name] = policy(read, venue_clock, sleep) if name == "seed" else policy(read, venue_clock, sleep, filled_at)
+
+                threads = [threading.Thread(target=run, args=("seed", _seed_policy)), threading.Thread(target=run, args=("ours", _our_policy))]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                for name, (found, reads, at) in results.items():
+                    row = rows[name]
+                    row["reads"].append(reads)
+                    if not found:
+                        row["false_not_found"] += 1  # the position was there: the order had filled
+                    else:
+                        row["delays"].append(max(0.0, at - visible_at))
+                print(f"  lag {lag:5.2f}s  seed: {'found' if results['seed'][0] else 'NOT FOUND':9} ours: "
+                      f"{'found' if results['ours'][0] else 'NOT FOUND'}", flush=True)  # fmt: skip
+                # flatten for the next round
+                main.create_order("BTC/USDT:USDT", "market", "sell" if side == "buy" else "buy", 0.01, None, {"reduceOnly": True})
+
+    def summary(row):
+        delays = sorted(row["delays"]) or [float("nan")]
+        return {"false_not_found": row["false_not_found"], "reads_per_verification": statistics.mean(row["reads"]),
+                "delay_median_s": statistics.median(delays), "delay_p95_s": delays[min(len(delays) - 1, int(0.95 * len(delays)))]}  # fmt: skip
+
+    return {"verifications": count, "lags_s": lags, "seed_policy": summary(rows["seed"]), "ours": summary(rows["ours"]),
+            "loop_interval_s": 1.0}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m robust_plugin.tools.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("parts", nargs="*", choices=["backtest", "settlement", "closing"], default=[])
+    parser.add_argument("--quick", action="store_true", help="smaller data, fewer rounds")
+    args = parser.parse_args(argv)
+    parts = args.parts or ["backtest", "settlement", "closing"]
+    results: dict = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    failed = False
+    if "backtest" in parts:
+        r = results["backtest"] = bench_backtest(args.quick)
+        ok = r["ratio"] <= r["goal"]
+        failed |= not ok
+        print(f"\nbacktest, {r['pairs']} pairs × {r['days']} days: plain {r['plain_s']:.2f} s, with RobustMixin "
+              f"{r['mixin_s']:.2f} s -> {r['ratio']:.3f}x (goal <= {r['goal']}x: {'met' if ok else 'NOT met'})")  # fmt: skip
+    if "settlement" in parts:
+        r = results["settlement"] = bench_settlement(args.quick)
+        print(f"\nsettlement, {r['verifications']} entries, seeded lags {min(r['lags_s'])}-{max(r['lags_s'])} s:")
+        print(f"{'':28}{'seed policy':>14}{'robust_plugin':>16}")
+        for key, label in (("false_not_found", "false 'not found' verdicts"), ("reads_per_verification", "position reads / verification"),
+                           ("delay_median_s", "delay past the lag, median s"), ("delay_p95_s", "delay past the lag, p95 s")):  # fmt: skip
+            print(f"{label:28}{r['seed_policy'][key]:>14.2f}{r['ours'][key]:>16.2f}")
+        failed |= r["ours"]["false_not_found"] > 0 or r["ours"]["delay_p95_s"] > r["loop_interval_s"] + 0.5
+    if "closing" in parts:
+        from robust_plugin.tools.bench_closing import bench_closing
+
+        r = results["closing"] = bench_closing(args.quick)
+        print(f"\nclosing, {r['rounds']} closes under a mixed fault schedule (the same draws for both):")
+        print(f"{'':34}{'robust_plugin':>14}{'blind retry':>14}")
+        ours, blind = r["ours"], r["blind_retry"]
+        print(f"{'closes completed / due':34}{ours['completed']:>9}/{ours['due']:<4}{blind['completed']:>9}/{blind['due']:<4}")
+        for key, label in (("executed_per_closed", "executed close orders per close"), ("sent_per_close", "close orders sent per close"),
+                           ("attempts_per_close", "attempts per close"), ("seconds_median", "seconds to flat, median"),
+                           ("seconds_p95", "seconds to flat, p95")):  # fmt: skip
+            print(f"{label:34}{ours[key]:>14.2f}{blind[key]:>14.2f}")
+        failed |= ours["completed"] < ours["due"] or ours["executed_per_closed"] != 1.0
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"\nresults written to {RESULTS.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
