@@ -84,9 +84,9 @@ def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
     guard = OrderGuard(outcomes.append, prefix="bench")
     guard.install(types.SimpleNamespace(_api=client))
     config = core.ClosingConfig(max_full_attempts=50, alert_after_failures=3)
-    state, start, sent = core.CloseState(), time.monotonic(), 0
-    while time.monotonic() - start < timeout:
-        now = time.monotonic()
+    state, start, sent = core.CloseState(), time.time(), 0
+    while time.time() - start < timeout:
+        now = time.time()
         if core.may_signal_exit(state, now) or (state.status is core.CloseStatus.VERIFYING and now >= (state.next_allowed_at or 0)):
             held = _position(client)
             if held == 0:
@@ -106,7 +106,7 @@ def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
         elif state.status is core.CloseStatus.CLOSED:
             return {"flat": _position(client) == 0, "seconds": now - start, "attempts": len(state.attempts), "sent": sent}
         time.sleep(LOOP_S)
-    return {"flat": _position(client) == 0, "seconds": timeout, "attempts": len(state.attempts), "sent": sent}
+    return {"flat": _position(client) == 0, "seconds": timeout, "attempts": len(state.attempts), "sent": sent}  # noqa
 
 
 def _close_blind(client, amount: float, timeout: float) -> dict:
@@ -128,7 +128,7 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
         datadir = Path(tmp_name) / "binance"
         sampledata.generate(datadir, pairs=("BTC/USDT:USDT",), days=5, seed=1)
         with run_venue(datadir, api_key="bench", api_secret="bench", extra_args=["--balance", "1000000"]) as venue:
-            client = _client(venue.base_url)
+            clients = {"ours": _client(venue.base_url), "blind": _client(venue.base_url)}  # the guard wraps only "ours"
 
             def faults(body: str | None) -> None:
                 urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10)
@@ -141,6 +141,7 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
 
             for n in range(rounds):
                 for name in ("ours", "blind"):
+                    client = clients[name]
                     faults(None)
                     client.create_order(SYMBOL, "market", "buy", 0.01)
                     mark = max((o["order_id"] for o in json_get(venue.base_url + "/_venue/state")["orders"]), default=0)
