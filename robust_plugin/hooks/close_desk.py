@@ -245,6 +245,15 @@ class CloseDesk:
                                                           "price": float(order.safe_price), "status": state.status.value})  # fmt: skip
         self.persist(trade)
 
+    def reduced_outside(self, trade: Any, order: Any) -> None:
+        """freqtrade found an order from outside the bot that reduced the position (recorded on the trade)."""
+        self._event("reduced_outside", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
+                                                             "trade_amount_now": float(trade.amount)}, "warning")  # fmt: skip
+        self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position reduced outside the bot",
+                          happened=f"an order from outside the bot reduced the position by {order.safe_filled}",
+                          plugin_did="closes only what is left; freqtrade recorded the outside order on the trade",
+                          you_should="check who trades on this account (another bot, the web UI)")  # fmt: skip
+
     def closed_outside(self, trade: Any, order: Any) -> None:
         """freqtrade recorded an exit it found on the exchange (liquidation, a stop, someone else)."""
         self._set(trade.id, core.CloseState(core.CloseStatus.GONE, self.state(trade).attempts))

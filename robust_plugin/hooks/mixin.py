@@ -345,7 +345,9 @@ class RobustMixin:
             if self._robust_settlement.explain_exit(trade, current_time.timestamp()):
                 return  # settlement's verdict (closed_immediately) said what happened
         if self._robust_desk is not None:
-            if outside:
+            if outside and trade.is_open:  # someone reduced the position; freqtrade recorded their order
+                self._robust_desk.reduced_outside(trade, order)
+            elif outside:
                 self._robust_desk.closed_outside(trade, order)
             else:
                 self._robust_desk.exit_filled(trade, order, current_time.timestamp())

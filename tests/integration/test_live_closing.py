@@ -135,8 +135,9 @@ def test_position_above_market_lot_size_is_closed_in_chunks(tmp_path, sample_dat
 def test_position_closed_outside_the_bot_is_reconciled_without_an_order(tmp_path, sample_datadir):
     closed = []
 
-    def close_outside(venue):
-        if not closed and venue_state(venue.base_url)["positions"]:
+    def close_outside(venue):  # once the entry is settled (earlier, settlement calls it closed_immediately)
+        settled = kinds(plugin_events(tmp_path), "settlement_verified")
+        if not closed and settled and venue_state(venue.base_url)["positions"]:
             body = b'{"action": "close", "symbol": "BTCUSDT"}'
             request = urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST")
             urllib.request.urlopen(request, timeout=10).read()
@@ -189,3 +190,27 @@ def test_position_gone_while_a_stop_order_is_open_sends_no_order_and_asks_for_re
     assert "/reload_trade 1" in alert["data"]["you_should"]
     assert closes(truth) == [], "no close order for a position that is gone"
     assert len(kinds(events, "close_skipped_gone")) == 1
+
+
+def test_position_shrank_outside_the_close_matches_the_real_size(tmp_path, sample_datadir):
+    shrunk = []
+
+    def shrink(venue):
+        state = venue_state(venue.base_url)
+        if not shrunk and state["positions"]:
+            body = b'{"action": "open", "symbol": "BTCUSDT", "side": "SELL", "quantity": "0.004"}'  # someone sells part
+            urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10)
+            shrunk.append(True)
+
+    no_stop = {"order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": False}}
+    truth, db, events, log = run_close(tmp_path, sample_datadir, "", during=shrink, extra=no_stop)
+    [trade] = db["trades"]
+    assert trade["is_open"] == 0, log[-3000:]
+    # recorded where it was first seen: by settlement, the pre-close check, or freqtrade's recovery of the order
+    assert kinds(events, "settlement_size_mismatch") or kinds(events, "size_mismatch"), events
+    assert kinds(events, "reduced_outside")
+    entry = [o for o in truth["orders"] if not o["reduce_only"] and o["origin"] == "api"][0]
+    [close] = closes(truth)
+    assert float(close["executed_qty"]) == pytest.approx(float(entry["executed_qty"]) - 0.004)
+    assert trade["amount"] == pytest.approx(float(close["executed_qty"]))
+    assert not truth["positions"]
