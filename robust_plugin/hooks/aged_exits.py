@@ -18,7 +18,7 @@ exchange or writes to a database on the backtesting path.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -50,10 +50,16 @@ class AgedExits:
     journal: AgedJournal | None = None
     policy_source: Callable[[], AgedPolicy] | None = None
     """Set when hyperopt parameters drive the policy: called before each decision."""
+    _opened: dict = field(default_factory=dict, repr=False)
+    """Open time (epoch seconds) per trade id: ``custom_exit`` runs per trade per candle."""
 
     def exit_reason(self, trade: Any, now: datetime, rate: float) -> str | None:
         """``custom_exit``: the aged exit reason to signal now, or ``None``."""
-        age = trade_age(trade, now)
+        key = (trade.id, trade.open_date)
+        opened = self._opened.get(key)
+        if opened is None:
+            opened = self._opened[key] = now.timestamp() - trade_age(trade, now)
+        age = now.timestamp() - opened
         policy = self.policy
         if age < policy.max_age and (
             policy.force_close_after is None or age < policy.force_close_after

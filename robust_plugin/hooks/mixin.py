@@ -51,6 +51,7 @@ class RobustMixin:
     _robust_desk: CloseDesk | None = None
     _robust_guard: OrderGuard | None = None
     _robust_settlement: SettlementDesk | None = None
+    _robust_default_custom_exit: bool = False  # the strategy has no custom_exit of its own (checked at start)
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -74,6 +75,7 @@ class RobustMixin:
         self._robust_check_strategy()
         self._robust_open_store()
         self._robust_start_aged()
+        self._robust_fast_backtest_callbacks()
         self._robust_start_closing()
         self._robust_start_settlement()
 
@@ -139,6 +141,67 @@ class RobustMixin:
             p.max_loss_pct,
             f"{p.force_close_after}s" if p.force_close_after is not None else "never",
         )
+
+    def _robust_fast_backtest_callbacks(self) -> None:
+        """Backtesting and hyperopt only: let freqtrade skip its protective deep copy of the trade for
+        the plugin's trade callbacks (``custom_exit``, ``custom_exit_price``, ``adjust_trade_position``,
+        ``confirm_trade_exit``, ``order_filled``) that the strategy does not define itself.
+
+        freqtrade 2026.9 deep-copies the trade for every call of a callback a strategy implements
+        (``strategy_safe_wrapper``) and skips the copy for ``IStrategy``'s own defaults, recognised by
+        ``__qualname__``. Called per open trade per candle, that copy costs more than the whole
+        backtest of a plain strategy. The plugin only reads the trade on these paths (nothing is
+        written in backtesting), so the copy protects nothing; the user's own callbacks, when defined,
+        keep getting copies because then this is not applied. Version-checked like the order guard.
+        """
+        if self._robust_runmode() not in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            return
+        from freqtrade.strategy import IStrategy, strategy_wrapper
+
+        try:
+            guarded = '"IStrategy."' in inspect.getsource(strategy_wrapper.strategy_safe_wrapper)
+        except (OSError, TypeError):
+            guarded = False
+        if not guarded:
+            return
+        for name in ("custom_exit", "custom_exit_price", "adjust_trade_position", "confirm_trade_exit", "order_filled"):
+            mro = type(self).__mro__
+            owner = next(klass for klass in mro if name in vars(klass))
+            after = mro[mro.index(RobustMixin) + 1:]
+            parent = next(klass for klass in after if name in vars(klass))
+            if owner is not RobustMixin or parent is not IStrategy:
+                continue  # the strategy has its own: freqtrade keeps protecting it
+            bound = getattr(self, name)
+
+            def fast(*args, _bound=bound, **kwargs):
+                return _bound(*args, **kwargs)
+
+            if name == "custom_exit" and self._robust_aged is not None and self._robust_aged.policy_source is None:
+                fast = self._robust_young_trade_shortcut(bound)
+
+            fast.__qualname__ = f"IStrategy.{name}"  # read-only use of the trade: no protective copy needed
+            setattr(self, name, fast)
+            if name == "custom_exit":
+                self._robust_default_custom_exit = True  # IStrategy's default returns None: skip calling it
+
+    def _robust_young_trade_shortcut(self, bound):
+        """``custom_exit`` for backtests: trades younger than ``max_age`` (nearly every call) return at
+        once from a cache of open times, without the rest of the call chain."""
+        aged = self._robust_aged
+        assert aged is not None
+        policy = aged.policy
+        young = min(policy.max_age, policy.force_close_after if policy.force_close_after is not None else policy.max_age)
+        opened = aged._opened
+
+        def custom_exit(*args, **kwargs):
+            trade = kwargs.get("trade")
+            if trade is not None:
+                started = opened.get((trade.id, trade.open_date))
+                if started is not None and kwargs["current_time"].timestamp() - started < young:
+                    return None
+            return bound(*args, **kwargs)
+
+        return custom_exit
 
     def _robust_open_store(self) -> None:
         config = self.robust_config
@@ -245,7 +308,7 @@ class RobustMixin:
         **kwargs,
     ) -> str | bool | None:
         """The strategy's own custom exit first; otherwise the aged policy's exit reason, if any."""
-        own = super().custom_exit(  # type: ignore[misc]
+        own = None if self._robust_default_custom_exit else super().custom_exit(  # type: ignore[misc]
             pair, trade, current_time, current_rate, current_profit, **kwargs
         )
         if own or self._robust_aged is None:
