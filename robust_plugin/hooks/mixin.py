@@ -164,6 +164,9 @@ class RobustMixin:
             guarded = False
         if not guarded:
             return
+        mro = type(self).__mro__
+        if next(k for k in mro if "bot_loop_start" in vars(k)) is RobustMixin and self._robust_settlement is None:
+            self.bot_loop_start = IStrategy.bot_loop_start.__get__(self)  # nothing of ours to do per candle
         for name in ("custom_exit", "custom_exit_price", "adjust_trade_position", "confirm_trade_exit", "order_filled"):
             mro = type(self).__mro__
             owner = next(klass for klass in mro if name in vars(klass))
