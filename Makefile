@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.robust-installed
 
-.PHONY: install demo test unit bench clean
+.PHONY: install demo test unit bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+chaos: $(STAMP)
+	$(BIN)/python -m robust_plugin.tools.chaos $(CHAOS_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m robust_plugin.tools.bench

@@ -38,6 +38,7 @@ class Venue:
         self.credentials = credentials or Credentials()
         self.requests: list[dict] = []
         self.scheduled: list[tuple[int, str, str]] = []  # (due ms, action, symbol)
+        self._lag_recorded: set[tuple[str, int]] = set()
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
@@ -83,8 +84,11 @@ class Venue:
         lag_ms = int(max(rule.params["seconds"] for rule in lags) * 1000)
         amount, entry = self.engine.ledger.position_as_of(symbol, now - lag_ms)
         hidden = amount != position.amount
-        if hidden:
-            self.plan.record(lags[0], "positionRisk", symbol, now, shown=amount, actual=position.amount)
+        if hidden:  # recorded once per position change it hides, not once per poll
+            changed_at = max((row["time"] for row in self.engine.ledger.position_history if row["symbol"] == symbol), default=0)
+            if (symbol, changed_at) not in self._lag_recorded:
+                self._lag_recorded.add((symbol, changed_at))
+                self.plan.record(lags[0], "positionRisk", symbol, now, shown=amount, actual=position.amount)
         return amount, entry, hidden
 
     def truth(self) -> dict:

@@ -1,0 +1,41 @@
+"""A strategy that trades often, for chaos rehearsals against the local venue (``make chaos``).
+
+It enters whenever a pair has no open trade (alternating long and short by the minute), never
+signals an exit itself, and leaves every exit to the plugin's aged policy, configured in minutes by
+the chaos runner. Not a strategy to trade with.
+"""
+
+from datetime import datetime
+
+from freqtrade.strategy import IStrategy
+from pandas import DataFrame
+
+from robust_plugin import RobustMixin
+
+
+class SampleChaosStrategy(RobustMixin, IStrategy):
+    INTERFACE_VERSION = 3
+    timeframe = "1m"
+    can_short = True
+    minimal_roi = {"0": 10}
+    stoploss = -0.05
+    startup_candle_count = 5
+    process_only_new_candles = False
+    use_exit_signal = True
+
+    def populate_indicators(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        return dataframe
+
+    def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        minute = datetime.now().minute
+        dataframe["enter_long"] = int(minute % 2 == 0)
+        dataframe["enter_short"] = int(minute % 2 == 1)
+        return dataframe
+
+    def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
+        dataframe["exit_long"] = 0
+        dataframe["exit_short"] = 0
+        return dataframe
+
+    def leverage(self, pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag, side, **kwargs) -> float:
+        return 3.0
