@@ -50,6 +50,7 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "liquidate_after_entry": ("order.new", {"seconds": "seconds"}),
     "partial_fill": ("order.new", {"ratio": "ratio"}),
     "halt": ("order.new", {}),
+    "phantom_fill": ("order.new", {}),  # answered FILLED, but nothing executed (no order, no fill)
     "external": ("*", {"at": "seconds", "action": "action", "side": "side", "quantity": "decimal"}),
 }
 COMMON_KEYS = ("kind", "endpoint", "symbols", "after", "until", "occurrences", "probability", "reduce_only")

@@ -103,8 +103,27 @@ def _order_fault_checks(venue: Venue, params: dict, endpoint: str) -> dict:
     return {"ratio": partial[0].params.get("ratio", Decimal("0.5")) if partial else None, "liquidate": liquidate}
 
 
+def _phantom(venue: Venue, params: dict) -> dict:
+    """A fill report for an order that never executed: the exchange has no trace of it afterwards."""
+    from robust_plugin.venue.account import Order
+    from robust_plugin.venue.engine import decimal_param
+
+    spec = venue.engine.spec(params.get("symbol"))
+    now = venue.now_ms()
+    qty = decimal_param(params, "quantity")
+    bid, ask = venue.engine.bid_ask(spec.symbol, now)
+    price = ask if params.get("side") == "BUY" else bid
+    ghost = Order(venue.engine.ledger.new_id(), params.get("newClientOrderId") or f"phantom-{now}", spec.symbol,
+                  params.get("side", "BUY"), params.get("type", "MARKET"), qty, ZERO, "GTC", False, False, now, now,
+                  status="FILLED", executed_qty=qty, cum_quote=qty * price, origin="phantom")  # fmt: skip
+    return ghost.binance()
+
+
 def new_order(venue: Venue, params: dict):
     venue.tick()
+    if venue.plan.fire(("phantom_fill",), "order.new", params.get("symbol"), venue.elapsed_s(), venue.now_ms(),
+                       str(params.get("reduceOnly", "false")).lower() == "true"):  # fmt: skip
+        return _phantom(venue, params)
     faults = _order_fault_checks(venue, params, "order.new")
     position_before = venue.engine.ledger.position(params.get("symbol", "")).amount if params.get("symbol") in venue.engine.markets else ZERO
     order = venue.engine.new_order(params, venue.now_ms(), fill_ratio=faults["ratio"])

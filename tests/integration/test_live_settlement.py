@@ -157,3 +157,29 @@ def test_an_open_trade_whose_position_was_closed_outside_is_reported_as_ghost(tm
     [ghost] = kinds(events, "finding_ghost")
     assert ghost["trade_id"] == 1 and ghost["data"]["exchange_amount"] == 0.0, log[-2000:]
     assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "reconciliation: ghost"]
+
+
+def test_an_entry_reported_filled_with_nothing_in_the_history_is_never_filled(tmp_path, sample_datadir):
+    def decided(workdir, venue) -> bool:
+        return bool(kinds(plugin_events(workdir), "settlement_never_filled"))
+
+    scenario = '[[faults]]\nkind = "phantom_fill"\nreduce_only = false\noccurrences = [1]\n'
+    truth, db, events, log = run_settle(tmp_path, sample_datadir, scenario, {"settlement": {"deadline": "12s", "late_after": "4s"}},
+                                        hold=600, until=decided)  # fmt: skip
+    [never] = kinds(events, "settlement_never_filled")
+    assert never["trade_id"] == 1, log[-2000:]
+    assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "entry settlement: never_filled"]
+    assert not truth["positions"] and not [o for o in truth["orders"] if o["origin"] == "api"], "nothing executed"
+
+
+def test_a_position_whose_stop_cannot_be_placed_is_reported_unprotected(tmp_path, sample_datadir):
+    def reported(workdir, venue) -> bool:
+        return bool(kinds(plugin_events(workdir), "finding_unprotected"))
+
+    scenario = '[[faults]]\nkind = "server_error"\nstatus = 502\nendpoint = "algo.new"\n'  # every stop placement fails
+    plugin = {"reconcile": {"interval": "3s", "grace": "3s", "unprotected_after": "6s"}}
+    truth, db, events, log = run_settle(tmp_path, sample_datadir, scenario, plugin, hold=600, until=reported)
+    [finding] = kinds(events, "finding_unprotected")
+    assert finding["trade_id"] == 1 and finding["severity"] == "critical", log[-2000:]
+    assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "reconciliation: unprotected"]
+    assert truth["positions"], "the plugin reports; it does not close the position"

@@ -145,3 +145,13 @@ def test_probability_faults_replay_identically_for_a_seed(venue, control):
         outcomes.append(run)
     assert True in outcomes[0] and False in outcomes[0]
     assert outcomes[0] == outcomes[1]
+
+
+def test_phantom_fill_reports_a_fill_that_never_happened(client, control):
+    control.faults('[[faults]]\nkind = "phantom_fill"\noccurrences = [1]\n')
+    order = client.create_order(BTC, "market", "buy", 0.01, None, {"newClientOrderId": "phantom-1"})
+    assert order["status"] == "closed" and order["filled"] == 0.01
+    assert client.fetch_positions([BTC]) == []
+    with pytest.raises(ccxt.OrderNotFound):
+        client.fetch_order(None, BTC, {"origClientOrderId": "phantom-1"})
+    assert fired(control, "phantom_fill")
