@@ -1,0 +1,147 @@
+"""``robust-plugin``: the operator's view of what the plugin did, as tables.
+
+    robust-plugin events [--store URL] [--trade N] [--kind KIND] [--since 2h] [--bot NAME]
+    robust-plugin alerts [--store URL] [--since 24h]
+    robust-plugin status --db URL [--store URL]
+
+``--store`` is the plugin's database (default ``sqlite:///user_data/robust_plugin.sqlite``), ``--db``
+freqtrade's (``db_url`` in its config, e.g. ``sqlite:///tradesv3.sqlite``). Plain SQLite paths work too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from robust_plugin.durations import DurationError, parse_duration
+
+DEFAULT_STORE = "sqlite:///user_data/robust_plugin.sqlite"
+
+
+class CliError(Exception):
+    """A mistake in the arguments or a missing database: one line, exit code 2."""
+
+
+def _url(value: str, what: str) -> str:
+    url = value if "://" in value else f"sqlite:///{value}"
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if not path.is_file():
+            raise CliError(f"{what} not found: {path} (give its path or SQLAlchemy URL)")
+    return url
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.now(timezone.utc) - timedelta(seconds=parse_duration(text))
+    except DurationError as error:
+        raise CliError(f"--since: {error}") from None
+
+
+def _store(args):
+    from robust_plugin.store import EventStore
+
+    return EventStore(_url(args.store, "plugin store"), args.bot or "cli")
+
+
+def _short(data: dict, limit: int = 90) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", []))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def cmd_events(args, console: Console) -> int:
+    events = _store(args).events(trade_id=args.trade, kind=args.kind, since=_since(args.since), bot_name=args.bot)
+    table = Table(title=f"robust_plugin events ({len(events)})")
+    for column in ("time (UTC)", "bot", "kind", "severity", "trade", "pair", "details"):
+        table.add_column(column)
+    for e in events[-args.limit:]:
+        table.add_row(e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.bot_name, e.kind, e.severity,
+                      str(e.trade_id or ""), e.pair or "", _short(e.data))  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def cmd_alerts(args, console: Console) -> int:
+    events = _store(args).events(kind="alert", since=_since(args.since), bot_name=args.bot)
+    table = Table(title=f"robust_plugin alerts ({len(events)})")
+    for column in ("time (UTC)", "bot", "severity", "trade", "pair", "what happened", "what to do"):
+        table.add_column(column)
+    for e in events[-args.limit:]:
+        table.add_row(e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.bot_name, e.severity, str(e.trade_id or ""),
+                      e.pair or "", f"{e.data.get('subject', '')}: {e.data.get('happened', '')}", e.data.get("you_should", ""))  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def cmd_status(args, console: Console) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(_url(args.db, "freqtrade database"))
+    with engine.connect() as connection:
+        try:
+            trades = connection.execute(text("select id, pair, is_short, amount, open_rate, open_date from trades where is_open = 1 order by id")).fetchall()
+            rows = connection.execute(text("select ft_trade_id, cd_value from trade_custom_data where cd_key = 'robustplugin'")).fetchall()
+        except Exception as error:  # noqa: BLE001 - not a freqtrade database
+            raise CliError(f"not a freqtrade database ({type(error).__name__}): {args.db}") from None
+    state = {}
+    for trade_id, value in rows:
+        try:
+            state[trade_id] = json.loads(value)
+        except (TypeError, ValueError):
+            state[trade_id] = {}
+    table = Table(title=f"open trades ({len(trades)})")
+    for column in ("trade", "pair", "side", "amount", "entry", "aged phase", "accepted loss %", "target", "next step",
+                   "close", "settlement"):  # fmt: skip
+        table.add_column(column)
+    for trade_id, pair, is_short, amount, open_rate, _opened in trades:
+        plugin = state.get(trade_id, {})
+        aged, closing, settlement = plugin.get("aged", {}), plugin.get("closing", {}), plugin.get("settlement", {})
+        lag = settlement.get("lag_s")
+        table.add_row(str(trade_id), pair, "short" if is_short else "long", f"{amount:g}", f"{open_rate:g}",
+                      aged.get("phase", "fresh"), str(aged.get("accepted_loss_pct", "")), str(aged.get("target", "") or ""),
+                      str(aged.get("next_step_at", "") or ""),
+                      f"{closing.get('status', '')} ({closing.get('attempt_count', 0)} attempts)" if closing else "",
+                      f"{settlement.get('outcome', '')}{f' after {lag:.1f}s' if isinstance(lag, int | float) else ''}")  # fmt: skip
+    console.print(table)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robust-plugin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, helptext in (("events", "the plugin's events"), ("alerts", "alerts the plugin sent")):
+        sub = commands.add_parser(name, help=helptext)
+        sub.add_argument("--store", default=DEFAULT_STORE, help=f"the plugin's database (default {DEFAULT_STORE})")
+        sub.add_argument("--since", help='only newer than this, e.g. "2h"')
+        sub.add_argument("--bot", help="only this bot's rows")
+        sub.add_argument("--limit", type=int, default=200, help="at most this many rows (newest)")
+        if name == "events":
+            sub.add_argument("--trade", type=int, help="only this trade")
+            sub.add_argument("--kind", help="only this kind, e.g. close_failed")
+    status = commands.add_parser("status", help="open trades with the plugin's state")
+    status.add_argument("--db", required=True, help="freqtrade's database (its db_url)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 200)  # piped output: no truncated cells
+    handler = {"events": cmd_events, "alerts": cmd_alerts, "status": cmd_status}[args.command]
+    try:
+        return handler(args, console)
+    except CliError as error:
+        print(f"robust-plugin {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
