@@ -150,8 +150,8 @@ def _config(base_url: str, workdir: Path, pairs: list[str]) -> Path:
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
         "robust_plugin": {
             # aged settings in seconds, so trades turn over quickly: every exit is the plugin's
-            "aged": {"max_age": "15s", "grace_period": "10s", "step_interval": "5s",
-                     "loss_step_pct": 0.2, "max_loss_pct": 1.0, "force_close_after": "45s"},
+            "aged": {"max_age": "6s", "grace_period": "4s", "step_interval": "3s",
+                     "loss_step_pct": 0.2, "max_loss_pct": 1.0, "force_close_after": "20s"},
             "closing": {"backoff_initial": "1s", "backoff_max": "10s"},
             "settlement": {"late_after": "8s", "deadline": "60s"},
             "reconcile": {"interval": "10s", "grace": "20s", "unprotected_after": "30s"},
