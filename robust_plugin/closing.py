@@ -202,9 +202,21 @@ def attempt_failed(state: CloseState, failure: Failure, now: float, config: Clos
     return replace(state, status=status, next_allowed_at=now + (delay if delay is not None else fallback)), tuple(actions)
 
 
+SIZE_TOLERANCE = Decimal("0.001")  # relative: a position within 0.1 % of the trade's amount matches it
+SMALLER_BACKOFF_S = 5.0  # a smaller position: wait for freqtrade to record the outside order, then close the rest
+
+
+def size_tolerance(trade_amount: Decimal) -> Decimal:
+    return abs(trade_amount) * SIZE_TOLERANCE
+
+
 def position_seen(state: CloseState, exchange_amount: Decimal, trade_amount: Decimal, tolerance: Decimal,
                   now: float) -> tuple[CloseState, PositionCheck]:  # fmt: skip
-    """Compare the exchange position with the trade before a close (or after a doubtful failure)."""
+    """Compare the exchange position with the trade before a close (or after a doubtful failure).
+
+    A check that ends a wait for verification returns the close to where it was: chunking when the
+    failed attempt was a chunk (so chunked closes never stall), backing off otherwise.
+    """
     if exchange_amount <= 0:
         return replace(state, status=CloseStatus.GONE, next_allowed_at=None), PositionCheck.GONE
     if abs(exchange_amount - trade_amount) <= tolerance:
@@ -212,5 +224,32 @@ def position_seen(state: CloseState, exchange_amount: Decimal, trade_amount: Dec
     else:
         check = PositionCheck.SMALLER if exchange_amount < trade_amount else PositionCheck.LARGER
     if state.status is CloseStatus.VERIFYING:
-        state = replace(state, status=CloseStatus.BACKING_OFF)
+        chunk = state.last is not None and state.last.close_type is CloseType.CHUNK
+        state = replace(state, status=CloseStatus.CHUNKING if chunk else CloseStatus.BACKING_OFF)
     return state, check
+
+
+class PreClose(str, Enum):
+    """What a look at the exchange position means for a full close about to be sent."""
+
+    SEND = "send"  # the position is there as the trade says: the close may go
+    GONE = "gone"  # nothing to close: no order, the trade's exit is the exchange's to explain
+    WAIT_SMALLER = "wait_smaller"  # reduced outside: wait for freqtrade to record it, then close the rest
+
+
+def check_before_close(state: CloseState, exchange_amount: Decimal, trade_amount: Decimal,
+                       now: float) -> tuple[CloseState, PositionCheck, PreClose]:  # fmt: skip
+    """The last look before a full close: gone -> no order; smaller -> back off ``SMALLER_BACKOFF_S``
+    (the attempt count is kept); larger or matching -> send (a larger position is reported, and the
+    trade's amount is what freqtrade closes)."""
+    state, check = position_seen(state, exchange_amount, trade_amount, size_tolerance(trade_amount), now)
+    if check is PositionCheck.GONE:
+        return state, check, PreClose.GONE
+    if check is PositionCheck.SMALLER:
+        return replace(state, status=CloseStatus.BACKING_OFF, next_allowed_at=now + SMALLER_BACKOFF_S), check, PreClose.WAIT_SMALLER
+    return state, check, PreClose.SEND
+
+
+def verification_due(state: CloseState, now: float) -> bool:
+    """A close waits for a look at the position (after a doubtful failure) and its wait is over."""
+    return state.status is CloseStatus.VERIFYING and (state.next_allowed_at is None or now >= state.next_allowed_at)

@@ -133,3 +133,50 @@ def test_position_checks_before_a_close():
     after, check = core.position_seen(state, Decimal("0.5"), Decimal(1), Decimal("0.001"), 1)
     assert check is core.PositionCheck.SMALLER and after.status is core.CloseStatus.BACKING_OFF
     assert core.position_seen(state, Decimal(2), Decimal(1), Decimal("0.001"), 1)[1] is core.PositionCheck.LARGER
+
+
+MARGIN = Failure(FailureClass.INSUFFICIENT_MARGIN, -2019, "margin", None, "InsufficientFunds")
+REJECTED = Failure(FailureClass.POSITION_REJECTED, -2022, "reduce only", None, "InvalidOrder")
+UNITS = st.integers(0, 2000).map(lambda n: Decimal(n) / 100)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["chunk", "fail_margin", "fail_rejected", "fail_net", "fill", "look", "wait"]),
+                          UNITS), max_size=60))  # fmt: skip
+def test_a_chunked_close_never_stalls_waiting_for_a_position_check(ops):
+    """After a doubtful chunk failure the close waits for one look at the position; that look always
+    hands it back to chunking (or ends it when the position is gone) - it never stays stuck."""
+    state, now = core.CloseState(core.CloseStatus.CHUNKING, escalated_at=0.0), 0.0
+    for op, seen in ops:
+        now += 1
+        if op == "chunk" and core.may_send_chunk(state, now):
+            state, _ = core.start_attempt(state, now, Decimal(1), core.CloseType.CHUNK, 1)
+        elif op.startswith("fail") and state.last and state.last.outcome == "pending":
+            failure = {"fail_margin": MARGIN, "fail_rejected": REJECTED, "fail_net": NETWORK}[op]
+            state, actions = core.attempt_failed(state, failure, now, CONFIG)
+            assert (state.status is core.CloseStatus.VERIFYING) == any(isinstance(a, core.VerifyPosition) for a in actions)
+        elif op == "fill" and state.last and state.last.outcome == "pending":
+            state = core.attempt_filled(state, now)
+        elif op == "look" and core.verification_due(state, now):
+            state, check = core.position_seen(state, seen, Decimal(10), core.size_tolerance(Decimal(10)), now)
+            expected = core.CloseStatus.GONE if seen <= 0 else core.CloseStatus.CHUNKING
+            assert state.status is expected and (check is core.PositionCheck.GONE) == (seen <= 0)
+        elif op == "wait":
+            now += 1000
+        assert state.status in (core.CloseStatus.CHUNKING, core.CloseStatus.VERIFYING, core.CloseStatus.GONE)
+        if state.status is core.CloseStatus.VERIFYING:
+            assert core.verification_due(state, now + 10_000)  # a look is always due eventually
+
+
+@given(UNITS, st.integers(1, 2000).map(lambda n: Decimal(n) / 100), st.floats(0, 1e6))
+def test_the_last_look_before_a_full_close(exchange, trade, now):
+    state, check, decision = core.check_before_close(core.CloseState(), exchange, trade, now)
+    if exchange <= 0:
+        assert decision is core.PreClose.GONE and state.status is core.CloseStatus.GONE
+        assert not core.may_signal_exit(state, now + 1e9)  # no order for a position that is not there
+    elif exchange < trade - core.size_tolerance(trade):
+        assert decision is core.PreClose.WAIT_SMALLER and check is core.PositionCheck.SMALLER
+        assert not core.may_signal_exit(state, now + core.SMALLER_BACKOFF_S / 2)
+        assert core.may_signal_exit(state, now + core.SMALLER_BACKOFF_S)
+    else:
+        assert decision is core.PreClose.SEND and state.status is core.CloseStatus.IDLE
+        assert check is (core.PositionCheck.LARGER if exchange > trade + core.size_tolerance(trade) else core.PositionCheck.MATCH)
