@@ -1,4 +1,8 @@
-"""Tables of the plugin's own database (never freqtrade's): events the plugin records."""
+"""Tables of the plugin's own database (never freqtrade's): events the plugin records.
+
+The schema itself is made by the migrations in ``migrations/versions`` (never ``create_all``); this model
+mirrors the newest revision and a test holds the two together.
+"""
 
 from __future__ import annotations
 
@@ -34,4 +38,6 @@ class EventRow(Base):
     __table_args__ = (
         Index("ix_robust_events_trade", "trade_id", "kind"),
         Index("ix_robust_events_time", "created_at"),
+        Index("ix_robust_events_bot_time", "bot_name", "created_at"),  # revision 0002
+        Index("ix_robust_events_kind_time", "kind", "created_at"),  # revision 0002
     )

@@ -1,4 +1,9 @@
-"""The plugin's event store: its own SQLAlchemy engine, SQLite by default, any SQLAlchemy URL."""
+"""The plugin's event store: its own SQLAlchemy engine, SQLite by default, PostgreSQL for many bots.
+
+Opening a store brings its schema to the newest revision (``migrate.upgrade``), so a store written by an
+older plugin version upgrades in place. Times are stored in UTC (``timestamptz`` on PostgreSQL) and read
+back as timezone-aware UTC datetimes on every database; a naive time is taken as UTC.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from robust_plugin.store.models import Base, EventRow
+from robust_plugin.store import migrate
+from robust_plugin.store.engine import check_bot_name, open_engine
+from robust_plugin.store.models import EventRow
 
 DEFAULT_FILENAME = "robust_plugin.sqlite"
 
@@ -35,31 +42,32 @@ class Event:
     id: int | None = None
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets freqtrade's UI or our CLI read while the bot writes; busy_timeout avoids spurious locks.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime; naive times are taken as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
 
 
 class EventStore:
-    """Append-only log of plugin events for one bot."""
+    """Append-only log of plugin events; every row carries the name of the bot that wrote it.
+
+    Raises ``StoreConfigError`` (a ``ValueError``) naming ``robust_plugin.store.url`` or ``.bot_name``
+    when the database cannot be opened or the bot name is unusable.
+    """
 
     def __init__(self, url: str, bot_name: str) -> None:
         self.url = url
-        self.bot_name = bot_name
-        self.engine: Engine = create_engine(url, future=True)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        self.bot_name = check_bot_name(bot_name)
+        self.revision = migrate.upgrade(url)
+        self.engine: Engine = open_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def record(self, ev: Event) -> Event:
         """Write one event and return it with its id."""
         row = EventRow(
             bot_name=ev.bot_name or self.bot_name,
-            created_at=ev.created_at,
+            created_at=as_utc(ev.created_at),
             kind=ev.kind,
             severity=ev.severity,
             trade_id=ev.trade_id,
@@ -86,7 +94,7 @@ class EventStore:
         if kind is not None:
             query = query.where(EventRow.kind == kind)
         if since is not None:
-            query = query.where(EventRow.created_at >= since)
+            query = query.where(EventRow.created_at >= as_utc(since))
         if bot_name is not None:
             query = query.where(EventRow.bot_name == bot_name)
         with Session(self.engine) as session:
@@ -97,12 +105,9 @@ class EventStore:
 
 
 def _to_event(row: EventRow) -> Event:
-    created = row.created_at
-    if created.tzinfo is None:  # SQLite drops the zone; every time we write is UTC
-        created = created.replace(tzinfo=timezone.utc)
     return Event(
         kind=row.kind,
-        created_at=created,
+        created_at=as_utc(row.created_at),  # SQLite drops the zone (we wrote UTC); PostgreSQL gives its session zone
         trade_id=row.trade_id,
         pair=row.pair,
         severity=row.severity,
