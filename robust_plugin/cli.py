@@ -3,6 +3,7 @@
     robust-plugin events [--store URL] [--trade N] [--kind KIND] [--since 2h] [--bot NAME]
     robust-plugin alerts [--store URL] [--since 24h]
     robust-plugin status --db URL [--store URL]
+    robust-plugin report --backtest PATH | --db URL [--store URL] [--config FILE] [--datadir DIR] --out FILE.html
 
 ``--store`` is the plugin's database (default ``sqlite:///user_data/robust_plugin.sqlite``), ``--db``
 freqtrade's (``db_url`` in its config, e.g. ``sqlite:///tradesv3.sqlite``). Plain SQLite paths work too.
@@ -114,6 +115,31 @@ def cmd_status(args, console: Console) -> int:
     return 0
 
 
+def cmd_report(args, console: Console) -> int:
+    from robust_plugin.report_html import aged_trades, build_html
+    from robust_plugin.report_inputs import ReportInputError, backtest_inputs, live_inputs
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise CliError(f"--out must name an .html file, got {args.out}")
+    if args.max_charts is not None and args.max_charts < 0:
+        raise CliError(f"--max-charts cannot be negative, got {args.max_charts}")
+    config = Path(args.config) if args.config else None
+    datadir = Path(args.datadir) if args.datadir else None
+    try:
+        if args.backtest:
+            inputs = backtest_inputs(Path(args.backtest), config_path=config, datadir=datadir, strategy=args.strategy)
+        else:
+            inputs = live_inputs(args.db, store=args.store, config_path=config, datadir=datadir, now=datetime.now(timezone.utc))
+        page = build_html(inputs, max_charts=args.max_charts)
+    except ReportInputError as error:
+        raise CliError(str(error)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    console.print(f"report: {out} ({len(inputs.trades)} trades, {len(aged_trades(inputs))} aged; {inputs.policy_note})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="robust-plugin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--kind", help="only this kind, e.g. close_failed")
     status = commands.add_parser("status", help="open trades with the plugin's state")
     status.add_argument("--db", required=True, help="freqtrade's database (its db_url)")
+    report = commands.add_parser("report", help="a self-contained HTML report of a backtest or a live run")
+    source = report.add_mutually_exclusive_group(required=True)
+    source.add_argument("--backtest", help="freqtrade's backtest result (.zip/.json) or its directory (last result)")
+    source.add_argument("--db", help="freqtrade's database of a live or dry-run bot (its db_url)")
+    report.add_argument("--store", help="the plugin's database (live; default: robust_plugin.sqlite beside --db)")
+    report.add_argument("--config", help="freqtrade config with the robust_plugin section (default: the one stored "
+                                         "with the backtest result)")
+    report.add_argument("--datadir", help="candles for the price lines (default: the config's, or user_data/data/<exchange>)")
+    report.add_argument("--strategy", help="the strategy, when the result holds several")
+    report.add_argument("--max-charts", type=int, help="chart at most this many aged trades (default: all)")
+    report.add_argument("--out", required=True, help="the HTML file to write")
     return parser
 
 
@@ -135,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 200)  # piped output: no truncated cells
-    handler = {"events": cmd_events, "alerts": cmd_alerts, "status": cmd_status}[args.command]
+    handler = {"events": cmd_events, "alerts": cmd_alerts, "status": cmd_status, "report": cmd_report}[args.command]
     try:
         return handler(args, console)
     except CliError as error:

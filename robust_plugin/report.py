@@ -1,4 +1,5 @@
-"""Summaries of the plugin's exits, from freqtrade's backtest result trades (plain dicts).
+"""Summaries of the plugin's exits, from freqtrade's backtest result trades (plain dicts), and of a
+live run's settlements and close attempts, from the plugin's per-trade state and events.
 
 Pure: takes the trades freqtrade exports (``exit_reason``, ``open_date``, ``close_date``,
 ``profit_ratio``, ``profit_abs``, ``leverage``) and returns rows; :func:`render_exit_table` prints them.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from robust_plugin.aging import is_aged_reason
@@ -98,3 +99,80 @@ def render_exit_table(rows: list[ExitRow], title: str, stake_currency: str = "US
     with console.capture() as capture:
         console.print(table)
     return capture.get()
+
+
+# -- live runs: per-trade settlement and close attempts, from the plugin's state and events ------------
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    """One entry fill's settlement verdict."""
+
+    trade_id: int
+    pair: str
+    outcome: str
+    lag_s: float | None
+    checks: int | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One close attempt as the plugin recorded it in the trade's custom data (part ``closing``)."""
+
+    trade_id: int
+    pair: str
+    number: int
+    close_type: str
+    started_at: datetime
+    amount: str
+    client_order_id: str
+    outcome: str
+    failure_class: str
+    error: str
+
+
+def settlement_rows(
+    states: Mapping[int, Mapping[str, Any]], pairs: Mapping[int, str], events: Iterable[Mapping[str, Any]]
+) -> list[SettlementRow]:
+    """Settlement verdicts: from the store's ``settlement_*`` events, else from each trade's state."""
+    rows = []
+    for event in events:
+        kind = str(event.get("kind", ""))
+        if not kind.startswith("settlement_") or kind == "settlement_started":
+            continue
+        data = event.get("data") or {}
+        trade_id = int(event.get("trade_id") or 0)
+        rows.append(SettlementRow(trade_id, str(event.get("pair") or pairs.get(trade_id, "")),
+                                  str(data.get("outcome", kind.removeprefix("settlement_"))), data.get("lag_s"),
+                                  data.get("checks"), str(data.get("detail") or "")))  # fmt: skip
+    seen = {row.trade_id for row in rows}
+    for trade_id, state in sorted(states.items()):
+        settlement = state.get("settlement") or {}
+        if trade_id in seen or not settlement.get("outcome"):
+            continue
+        rows.append(SettlementRow(trade_id, pairs.get(trade_id, ""), str(settlement["outcome"]),
+                                  settlement.get("lag_s"), None, ""))  # fmt: skip
+    return sorted(rows, key=lambda r: r.trade_id)
+
+
+def attempt_rows(states: Mapping[int, Mapping[str, Any]], pairs: Mapping[int, str]) -> list[AttemptRow]:
+    """Every close attempt of every trade, in order."""
+    rows = []
+    for trade_id, state in sorted(states.items()):
+        for attempt in (state.get("closing") or {}).get("attempts") or []:
+            rows.append(
+                AttemptRow(
+                    trade_id=trade_id,
+                    pair=pairs.get(trade_id, ""),
+                    number=int(attempt.get("number", 0)),
+                    close_type=str(attempt.get("close_type", "")),
+                    started_at=datetime.fromtimestamp(float(attempt.get("started_at", 0)), timezone.utc),
+                    amount=str(attempt.get("amount", "")),
+                    client_order_id=str(attempt.get("client_order_id", "")),
+                    outcome=str(attempt.get("outcome", "")),
+                    failure_class=str(attempt.get("failure_class") or ""),
+                    error=str(attempt.get("error") or ""),
+                )
+            )
+    return rows
