@@ -11,19 +11,19 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timezone
 
-from robust_plugin.store import Event, EventStore
+from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 ICONS = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
 
 
 class Alerter:
-    def __init__(self, send: Callable[[str], None] | None, store: EventStore | None, min_interval_s: float = 600.0,
+    def __init__(self, send: Callable[[str], None] | None, recorder: Recorder | EventStore | None, min_interval_s: float = 600.0,
                  max_per_hour: int = 30, clock: Callable[[], float] = time.time):  # fmt: skip
         self.send = send
-        self.store = store
+        self.recorder = as_recorder(recorder)
         self.min_interval_s = min_interval_s
         self.max_per_hour = max_per_hour
         self.clock = clock
@@ -54,12 +54,6 @@ class Alerter:
                 self.send(text)
             except Exception:  # noqa: BLE001 - an RPC failure must not stop trading
                 logger.exception("robust_plugin: could not send an alert")
-        if self.store is not None:
-            try:
-                self.store.record(Event(kind="alert", created_at=datetime.fromtimestamp(now, timezone.utc), trade_id=trade_id,
-                                        pair=pair, severity=severity,
-                                        data={"subject": subject, "happened": happened, "plugin_did": plugin_did,
-                                              "you_should": you_should, **(data or {})}))  # fmt: skip
-            except Exception:  # noqa: BLE001
-                logger.exception("robust_plugin: could not store an alert")
+        self.recorder.record("alert", trade_id, pair, {"subject": subject, "happened": happened, "plugin_did": plugin_did,
+                                                  "you_should": you_should, **(data or {})}, severity, at=now)  # fmt: skip
         return True

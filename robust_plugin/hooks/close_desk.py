@@ -27,18 +27,19 @@ from robust_plugin.failures import classify
 from robust_plugin.hooks.alerts import Alerter
 from robust_plugin.hooks.order_guard import Intent, OrderGuard, Outcome
 from robust_plugin.hooks.plugin_state import read_state, write_part
-from robust_plugin.store import Event, EventStore
+from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 
 
 class CloseDesk:
-    def __init__(self, config: core.ClosingConfig, alerts: Alerter, store: EventStore | None,
+    def __init__(self, config: core.ClosingConfig, alerts: Alerter, recorder: Recorder | EventStore | None,
                  guard: OrderGuard | None = None, chunked_fallback: bool = True, prefix: str = "rp",
                  clock: Callable[[], float] = time.time):  # fmt: skip
         self.config = config
         self.alerts = alerts
-        self.store = store
+        self.recorder = as_recorder(recorder)
         self.guard = guard
         self.chunked_fallback = chunked_fallback
         self.prefix = prefix
@@ -67,14 +68,6 @@ class CloseDesk:
             write_part(trade, "closing", self._states[trade.id].to_dict())
             self._dirty.discard(trade.id)
 
-    def _event(self, kind: str, trade_id: int | None, pair: str | None, data: dict, severity: str = "info") -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.record(Event(kind=kind, created_at=datetime.fromtimestamp(self.clock(), timezone.utc),
-                                    trade_id=trade_id, pair=pair, severity=severity, data=data))  # fmt: skip
-        except Exception:  # noqa: BLE001 - the store must never stop trading
-            logger.exception("robust_plugin: could not record %s", kind)
 
     # -- callbacks --------------------------------------------------------------------------
     def may_signal_exit(self, trade: Any, now: float) -> bool:
@@ -86,7 +79,7 @@ class CloseDesk:
         state = self.state(trade)
         if settling and not exchange_amount:
             # the entry's position is not visible yet: not "gone" - wait for settlement to say what happened
-            self._event("close_deferred", trade.id, trade.pair, {"reason": "entry not settled yet", "exit_reason": exit_reason})
+            self.recorder.record("close_deferred", trade.id, trade.pair, {"reason": "entry not settled yet", "exit_reason": exit_reason})
             return False
         try:
             if state.status is core.CloseStatus.PLACING and not self._resolve_lost(trade, state, now):
@@ -122,7 +115,7 @@ class CloseDesk:
                 state = core.CloseState(core.CloseStatus.CHUNKING, state.attempts, 0, None, state.alerted_at_failures,
                                         escalated_at=now)  # fmt: skip
                 self._set(trade.id, state)
-                self._event("close_escalated", trade.id, trade.pair, {"reason": "above_market_max", "amount": amount,
+                self.recorder.record("close_escalated", trade.id, trade.pair, {"reason": "above_market_max", "amount": amount,
                                                                        "market_max": market_max}, "warning")  # fmt: skip
                 self._alert_escalation(trade, f"the position ({amount}) is above the market-order maximum ({market_max})")
                 return False
@@ -130,7 +123,7 @@ class CloseDesk:
             self._set(trade.id, state)
             if self.guard is not None:
                 self.guard.expect(Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "close", now))
-            self._event("close_attempt", trade.id, trade.pair, {**attempt.to_dict(), "exit_reason": exit_reason})
+            self.recorder.record("close_attempt", trade.id, trade.pair, {**attempt.to_dict(), "exit_reason": exit_reason})
             return True
         finally:
             self.persist(trade)
@@ -146,7 +139,7 @@ class CloseDesk:
             return False  # still cannot tell: never send a second order
         if found is not None:
             self._set(trade.id, core.order_found_after_loss(state, now))
-            self._event("close_found_after_loss", trade.id, trade.pair, {"client_order_id": attempt.client_order_id,
+            self.recorder.record("close_found_after_loss", trade.id, trade.pair, {"client_order_id": attempt.client_order_id,
                                                                           "status": found.get("status")})  # fmt: skip
             return False  # freqtrade learns the order through its own recovery (the position is gone)
         failure = classify(TimeoutError(f"order {attempt.client_order_id} was not placed (response lost)"))
@@ -160,7 +153,7 @@ class CloseDesk:
         intent = outcome.intent
         if intent is None or intent.trade_id is None:
             if outcome.error is not None:
-                self._event("order_failed", None, None, {"client_order_id": outcome.client_order_id,
+                self.recorder.record("order_failed", None, None, {"client_order_id": outcome.client_order_id,
                                                         "error": str(outcome.error)[:300]}, "warning")  # fmt: skip
             return
         trade_id, now = intent.trade_id, self.clock()
@@ -168,12 +161,12 @@ class CloseDesk:
         data = {"client_order_id": outcome.client_order_id, "purpose": intent.purpose}
         if outcome.order is not None:
             if outcome.found_after_loss:
-                self._event("close_found_after_loss", trade_id, intent.pair, {**data, "error": type(outcome.error).__name__})
-            self._event("close_placed", trade_id, intent.pair, {**data, "order_id": outcome.order.get("id"),
+                self.recorder.record("close_found_after_loss", trade_id, intent.pair, {**data, "error": type(outcome.error).__name__})
+            self.recorder.record("close_placed", trade_id, intent.pair, {**data, "order_id": outcome.order.get("id"),
                                                                "status": outcome.order.get("status")})  # fmt: skip
             return
         if outcome.lookup_failed:
-            self._event("close_unresolved", trade_id, intent.pair, {**data, "error": str(outcome.error)[:300]}, "warning")
+            self.recorder.record("close_unresolved", trade_id, intent.pair, {**data, "error": str(outcome.error)[:300]}, "warning")
             return  # stays PLACING: the next confirm looks the order up again before anything is sent
         retry_after = None
         if self.guard is not None and self.guard._api is not None:
@@ -186,7 +179,7 @@ class CloseDesk:
             state = core.CloseState(core.CloseStatus.BACKING_OFF, state.attempts, state.consecutive_failures,
                                     now + wait, state.alerted_at_failures)  # fmt: skip
         self._set(trade_id, state)
-        self._event("close_failed", trade_id, intent.pair, {**data, **failure.to_dict(), "status": state.status.value,
+        self.recorder.record("close_failed", trade_id, intent.pair, {**data, **failure.to_dict(), "status": state.status.value,
                                                             "next_allowed_at": state.next_allowed_at}, "warning")  # fmt: skip
         self._carry_out(trade_id, intent.pair, actions, failure)
 
@@ -202,7 +195,7 @@ class CloseDesk:
                                   you_should="check the exchange for the position and the error; close it by hand if it must go now",
                                   data={"failure_class": failure.failure_class.value, "attempts": state.consecutive_failures})  # fmt: skip
             elif isinstance(action, core.Escalate):
-                self._event("close_escalated", trade_id, pair, {"reason": action.reason}, "warning")
+                self.recorder.record("close_escalated", trade_id, pair, {"reason": action.reason}, "warning")
                 self._alert_escalation_id(trade_id, pair, action.reason)
 
     def _alert_escalation(self, trade: Any, reason: str) -> None:
@@ -216,7 +209,7 @@ class CloseDesk:
 
     def _position_mismatch(self, trade: Any, check: core.PositionCheck, amount: float, exchange_amount: float, reason: str) -> None:
         gone = check is core.PositionCheck.GONE
-        self._event("close_skipped_gone" if gone else "size_mismatch", trade.id, trade.pair,
+        self.recorder.record("close_skipped_gone" if gone else "size_mismatch", trade.id, trade.pair,
                     {"trade_amount": amount, "exchange_amount": exchange_amount, "check": check.value, "exit_reason": reason},
                     "warning")  # fmt: skip
         if gone:
@@ -241,13 +234,13 @@ class CloseDesk:
             state = core.CloseState(core.CloseStatus.CLOSED, state.attempts, 0, None, state.alerted_at_failures,
                                     escalated_at=state.escalated_at)  # fmt: skip
         self._set(trade.id, state)
-        self._event("close_filled", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
+        self.recorder.record("close_filled", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
                                                           "price": float(order.safe_price), "status": state.status.value})  # fmt: skip
         self.persist(trade)
 
     def reduced_outside(self, trade: Any, order: Any) -> None:
         """freqtrade found an order from outside the bot that reduced the position (recorded on the trade)."""
-        self._event("reduced_outside", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
+        self.recorder.record("reduced_outside", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
                                                              "trade_amount_now": float(trade.amount)}, "warning")  # fmt: skip
         self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position reduced outside the bot",
                           happened=f"an order from outside the bot reduced the position by {order.safe_filled}",
@@ -257,7 +250,7 @@ class CloseDesk:
     def closed_outside(self, trade: Any, order: Any) -> None:
         """freqtrade recorded an exit it found on the exchange (liquidation, a stop, someone else)."""
         self._set(trade.id, core.CloseState(core.CloseStatus.GONE, self.state(trade).attempts))
-        self._event("closed_outside", trade.id, trade.pair, {"order_id": order.order_id, "exit_reason": trade.exit_reason,
+        self.recorder.record("closed_outside", trade.id, trade.pair, {"order_id": order.order_id, "exit_reason": trade.exit_reason,
                                                             "price": float(order.safe_price)}, "warning")  # fmt: skip
         self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position closed outside the bot",
                           happened=f"the exchange closed the position ({trade.exit_reason}) at {order.safe_price}",
@@ -281,7 +274,7 @@ class CloseDesk:
             self._set(trade.id, state)
             if self.guard is not None:
                 self.guard.expect(Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "chunk", now))
-            self._event("close_chunk", trade.id, trade.pair, {**attempt.to_dict(), "plan": [str(c) for c in plan.chunks],
+            self.recorder.record("close_chunk", trade.id, trade.pair, {**attempt.to_dict(), "plan": [str(c) for c in plan.chunks],
                                                              "dust_folded": str(plan.dust_folded)})  # fmt: skip
             return -float(stake), f"robust_chunk_{attempt.number}"
         finally:

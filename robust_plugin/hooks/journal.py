@@ -14,7 +14,8 @@ from typing import Any
 from robust_plugin.aging import AgedDecision, is_aged_reason, net_result
 from robust_plugin.hooks.plugin_state import read_state, write_part
 from robust_plugin.hooks.trade_facts import position_costs, trade_age
-from robust_plugin.store import Event, EventStore
+from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ def _stage_key(phase: str | None, loss: float | None) -> tuple[str | None, float
 
 
 class AgedJournal:
-    def __init__(self, store: EventStore | None) -> None:
-        self.store = store
+    def __init__(self, recorder: Recorder | EventStore | None) -> None:
+        self.recorder = as_recorder(recorder)
         self._last: dict[int, tuple[str | None, float | None]] = {}
 
     def stage_seen(self, trade: Any, decision: AgedDecision, age: float, now: datetime) -> None:
@@ -35,6 +36,8 @@ class AgedJournal:
         if last is None:
             stored = read_state(trade).get("aged", {})
             last = _stage_key(stored.get("phase"), stored.get("accepted_loss_pct"))
+            if last == key:  # read back after a restart: not a change, but listeners (metrics) need the stage
+                self.recorder.announce("aged_stage", trade.id, trade.pair, {**stored, "resumed": True}, at=now)
         if last == key:
             self._last[trade.id] = key
             return
@@ -66,6 +69,8 @@ class AgedJournal:
 
     def exit_filled(self, trade: Any, order: Any, now: datetime) -> None:
         """An exit order of an aged exit filled: record the price and the net result."""
+        if not trade.is_open:  # whatever closed it: the trade has no aged stage any more
+            self.recorder.announce("trade_closed", trade.id, trade.pair, {"exit_reason": trade.exit_reason}, at=now)
         reason = getattr(order, "ft_order_tag", None) or trade.exit_reason
         if not is_aged_reason(reason):
             return
@@ -85,11 +90,4 @@ class AgedJournal:
         )
 
     def _record(self, trade: Any, kind: str, now: datetime, data: dict[str, Any]) -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.record(
-                Event(kind=kind, created_at=now, trade_id=trade.id, pair=trade.pair, data=data)
-            )
-        except Exception:  # the store must never stop the bot from trading
-            logger.exception("robust_plugin: could not record %s for trade %s", kind, trade.id)
+        self.recorder.record(kind, trade.id, trade.pair, data, at=now)

@@ -15,14 +15,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 
 from robust_plugin import reconcile as rec
 from robust_plugin import settlement as core
 from robust_plugin.hooks.alerts import Alerter
 from robust_plugin.hooks.plugin_state import read_state, write_part
-from robust_plugin.store import Event, EventStore
+from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +39,14 @@ ADVICE = {
 
 
 class SettlementDesk:
-    def __init__(self, policy: core.SettlementPolicy, exchange: Any, alerts: Alerter, store: EventStore | None,
+    def __init__(self, policy: core.SettlementPolicy, exchange: Any, alerts: Alerter, recorder: Recorder | EventStore | None,
                  loop_interval_s: float, reconcile_every_s: float | None, reconcile_grace_s: float = 30.0,
                  unprotected_after_s: float = 60.0, stoploss_on_exchange: bool = False,
                  open_trades: Callable[[], list] | None = None, clock: Callable[[], float] = time.time):  # fmt: skip
         self.policy = policy
         self.exchange = exchange
         self.alerts = alerts
-        self.store = store
+        self.recorder = as_recorder(recorder)
         self.loop_interval_s = loop_interval_s
         self.reconcile_every_s = reconcile_every_s
         self.reconcile_grace_s = reconcile_grace_s
@@ -61,14 +62,6 @@ class SettlementDesk:
         self.position_reads = 0
 
     # -- jobs -------------------------------------------------------------------------------
-    def _event(self, kind: str, trade_id, pair, data: dict, severity: str = "info") -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.record(Event(kind=kind, created_at=datetime.fromtimestamp(self.clock(), timezone.utc),
-                                    trade_id=trade_id, pair=pair, severity=severity, data=data))  # fmt: skip
-        except Exception:  # noqa: BLE001 - the store must never stop trading
-            logger.exception("robust_plugin: could not record %s", kind)
 
     def resume(self, trades: list) -> int:
         """Load unfinished jobs of open trades (after a restart)."""
@@ -97,7 +90,7 @@ class SettlementDesk:
                            min(filled_at, now), float(trade.amount), now)  # fmt: skip
         self.jobs[key] = job
         self._persist(trade, job)
-        self._event("settlement_started", trade.id, trade.pair, {"order_id": order.order_id, "expected_amount": job.expected_amount})
+        self.recorder.record("settlement_started", trade.id, trade.pair, {"order_id": order.order_id, "expected_amount": job.expected_amount})
 
     def _persist(self, trade: Any, job: core.SettlementJob) -> None:
         part = read_state(trade).get("settlement") or {}
@@ -208,7 +201,7 @@ class SettlementDesk:
     def _verdict(self, job: core.SettlementJob, verdict: core.Verdict) -> None:
         data = {"outcome": verdict.outcome.value, "lag_s": verdict.lag_s, "detail": verdict.detail, "checks": job.checks,
                 "order_id": job.entry_order_id}  # fmt: skip
-        self._event(f"settlement_{verdict.outcome.value}", job.trade_id, job.pair, data, verdict.severity)
+        self.recorder.record(f"settlement_{verdict.outcome.value}", job.trade_id, job.pair, data, verdict.severity)
         logger.info("robust_plugin: trade %s settlement %s (%s)", job.trade_id, verdict.outcome.value, verdict.detail)
         if verdict.outcome in ADVICE:
             severity, did, todo = ADVICE[verdict.outcome]
@@ -249,13 +242,13 @@ class SettlementDesk:
         for finding in delta.new:
             data = {"kind": finding.kind.value, "trade_amount": finding.trade_amount, "exchange_amount": finding.exchange_amount,
                     "detail": finding.detail}  # fmt: skip
-            self._event(f"finding_{finding.kind.value}", finding.trade_id, finding.pair, data, finding.severity)
+            self.recorder.record(f"finding_{finding.kind.value}", finding.trade_id, finding.pair, data, finding.severity)
             self.alerts.alert(trade_id=finding.trade_id, pair=finding.pair, severity=finding.severity,
                               subject=f"reconciliation: {finding.kind.value}", happened=finding.detail,
                               plugin_did="told you; it does not act on positions it did not open",
                               you_should=_FINDING_ADVICE[finding.kind], data=data)  # fmt: skip
         for fingerprint in delta.resolved:
-            self._event("finding_resolved", None, fingerprint.split("|")[1], {"fingerprint": fingerprint})
+            self.recorder.record("finding_resolved", None, fingerprint.split("|")[1], {"fingerprint": fingerprint})
 
     def _stop_live(self, trade: Any) -> bool:
         try:
