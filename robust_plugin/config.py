@@ -9,15 +9,18 @@ percentages are plain numbers (``1.5`` means 1.5 %).
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     StrictInt,
+    StrictStr,
     ValidationError,
 )
 
@@ -168,6 +171,30 @@ class AlertsConfig(_Section):
     max_per_hour: Count = Field(30, description="At most this many alerts per hour in all.")
 
 
+def _loopback(value: str) -> str:
+    host = value.strip()
+    try:
+        loopback = host.lower() == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"must be a loopback address such as 127.0.0.1, ::1 or localhost, got {value!r}; the metrics "
+            "describe positions and failures, so expose them through a proxy or an SSH tunnel instead"
+        )
+    return host.strip("[]")
+
+
+class MetricsConfig(_Section):
+    """``robust_plugin.metrics``: the optional Prometheus exporter (dry-run and live)."""
+
+    enabled: StrictBool = Field(False, description="Serve Prometheus metrics at http://host:port/metrics (dry-run and live).")
+    host: Annotated[StrictStr, AfterValidator(_loopback)] = Field(
+        "127.0.0.1", description="Address to listen on; loopback only (127.0.0.1, ::1 or localhost)."
+    )
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] = Field(9109, description="TCP port of the metrics endpoint.")
+
+
 class PluginConfig(_Section):
     """The whole ``robust_plugin`` section."""
 
@@ -178,6 +205,7 @@ class PluginConfig(_Section):
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
 
 def _path(loc: tuple[Any, ...]) -> str:

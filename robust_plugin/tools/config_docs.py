@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from robust_plugin.config import SECTION, PluginConfig
 
-SECTIONS = ("aged", "closing", "settlement", "reconcile", "alerts", "store")
+SECTIONS = ("aged", "closing", "settlement", "reconcile", "alerts", "store", "metrics")
 
 
 def _default(model: type[BaseModel], name: str) -> str:

@@ -69,6 +69,12 @@ def test_absent_section_means_inactive():
         ({"aged": {"max_age": "24h", "force_close_after": "12h"}}, "robust_plugin.aged.force_close_after", "shorter than max_age"),
         ({"aged": []}, "robust_plugin.aged", "valid"),
         ({"store": {"url": 5}}, "robust_plugin.store.url", "string"),
+        ({"metrics": {"host": "0.0.0.0"}}, "robust_plugin.metrics.host", "must be a loopback address"),
+        ({"metrics": {"host": "192.168.1.5"}}, "robust_plugin.metrics.host", "must be a loopback address"),
+        ({"metrics": {"host": "example.org"}}, "robust_plugin.metrics.host", "must be a loopback address"),
+        ({"metrics": {"port": 0}}, "robust_plugin.metrics.port", "greater than or equal to 1"),
+        ({"metrics": {"port": 70000}}, "robust_plugin.metrics.port", "less than or equal to 65535"),
+        ({"metrics": {"enabled": "yes"}}, "robust_plugin.metrics.enabled", "boolean"),
     ],
 )
 def test_each_mistake_names_its_key(section, path, words):
@@ -108,3 +114,9 @@ def test_freqtrade_environment_overrides_reach_the_section(monkeypatch):
     assert config.aged.max_age == 7200
     assert config.aged.loss_step_pct == 0.25
     assert config.aged.enabled is False
+
+
+def test_metrics_are_off_by_default_and_loopback_hosts_are_accepted():
+    assert parse_plugin_config({}).metrics.enabled is False
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"):
+        assert parse_plugin_config({"metrics": {"enabled": True, "host": host}}).metrics.host == host.strip("[]")
