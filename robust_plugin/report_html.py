@@ -93,7 +93,8 @@ def trade_figure(inputs: ReportInputs, trade: dict[str, Any], steps: Sequence[St
     import plotly.graph_objects as go
 
     opened, closed = trade["open_date"], trade["close_date"]
-    pad = max(timedelta(minutes=30), (closed - opened) * 0.08)
+    held = closed - opened
+    pad = max(held * 0.08, min(timedelta(minutes=30), held * 0.5))  # context, scaled for trades of seconds
     figure = go.Figure()
     candles = inputs.candles.get(trade["pair"])
     if candles is not None:
@@ -114,14 +115,22 @@ def trade_figure(inputs: ReportInputs, trade: dict[str, Any], steps: Sequence[St
         if step.phase is AgedPhase.FORCED:
             figure.add_vline(x=step.at, line={"color": FORCED_COLOUR, "dash": "dot"})
             break
-    age_h = (closed - opened).total_seconds() / 3600
     state = "open" if trade.get("is_open") else f"{trade['exit_reason']}, net {net_pct(trade):+.2f} % (1x)"
     figure.update_layout(
-        title={"text": f"#{trade['trade_id']} {trade['pair']} {side}: {state}, age {age_h:.1f} h", "font": {"size": 14}},
+        title={"text": f"#{trade['trade_id']} {trade['pair']} {side}: {state}, age {age_text(held.total_seconds())}", "font": {"size": 14}},
         height=340, margin={"l": 60, "r": 20, "t": 40, "b": 40}, template="plotly_white",
         legend={"orientation": "h", "y": -0.15}, xaxis={"range": [opened - pad, closed + pad]},
     )  # fmt: skip
     return figure
+
+
+def age_text(seconds: float) -> str:
+    """``45 s``, ``12.5 min`` or ``32.8 h``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], left: int = 1) -> str:
@@ -150,12 +159,12 @@ def _aged_table(inputs: ReportInputs, chosen: list[dict[str, Any]], steps: dict[
         accepted = "" if last is None or last.accepted_loss_pct is None else f"{last.accepted_loss_pct:.2f}"
         rows.append((t["trade_id"], t["pair"], "short" if t.get("is_short") else "long",
                      t["open_date"].strftime("%Y-%m-%d %H:%M"), t["close_date"].strftime("%Y-%m-%d %H:%M"),
-                     f"{(t['close_date'] - t['open_date']).total_seconds() / 3600:.1f}", t["exit_reason"],
+                     age_text((t["close_date"] - t["open_date"]).total_seconds()), t["exit_reason"],
                      f"{t['open_rate']:g}", f"{t['close_rate']:g}" if t.get("close_rate") else "",
                      "" if last is None or last.price is None else f"{last.price:.6g}", accepted,
                      "" if t.get("is_open") else f"{net_pct(t):+.2f}"))  # fmt: skip
-    return _table(("trade", "pair", "side", "opened (UTC)", "exit (UTC)", "age (h)", "exit reason", "entry", "exit",
-                   "target at exit", "accepted loss %", "net % (1x)"), rows, left=3)  # fmt: skip
+    return _table(("trade", "pair", "side", "opened (UTC)", "exit (UTC)", "age", "exit reason", "entry", "exit",
+                   "target at exit time", "accepted loss %", "net % (1x)"), rows, left=3)  # fmt: skip
 
 
 def _live_sections(inputs: ReportInputs) -> str:
