@@ -132,7 +132,8 @@ def backtest_inputs(
     if config_path is not None:
         config, where = read_config_file(config_path), str(config_path)
     else:
-        config, where = _zipped_config(result), f"the config stored in {result.name}"
+        config = _zipped_config(result)
+        where = f"the config stored in {result.name}" if config else f"{result.name} (no config stored; give --config)"
     policy, note = policy_from(config, where)
     trades = [dict(t) for t in run.get("trades", [])]
     for trade in trades:
@@ -140,7 +141,7 @@ def backtest_inputs(
     timeframe = run.get("timeframe") or (config or {}).get("timeframe") or "5m"
     inputs = ReportInputs(
         title=f"robust_plugin report: backtest of {strategy}",
-        source=f"{result} ({run.get('timerange', '')}, {len(trades)} trades)",
+        source=f"{result} ({', '.join(filter(None, [run.get('timerange'), f'{len(trades)} trades']))})",
         policy=policy,
         policy_note=note,
         trades=trades,

@@ -46,3 +46,41 @@ def test_table_shows_every_row_and_an_empty_table_says_none():
     text = render_exit_table(exit_rows([_trade("aged_grace", 25, 0.002)]), "aged exits")
     assert "aged_grace" in text and "25.0" in text and "+0.10" in text
     assert "(none)" in render_exit_table([], "aged exits")
+
+
+def test_settlement_rows_prefer_the_stores_verdicts_and_fall_back_to_the_trades_state():
+    from robust_plugin.report import settlement_rows
+
+    states = {
+        1: {"settlement": {"outcome": "verified", "lag_s": 1.25}},
+        2: {"settlement": {"outcome": "verified_late", "lag_s": 14.0}},
+        3: {"aged": {"phase": "grace"}},  # no settlement yet: no row
+    }
+    events = [
+        {"kind": "settlement_started", "trade_id": 2, "pair": "ETH/USDT:USDT", "data": {}},
+        {"kind": "settlement_verified_late", "trade_id": 2, "pair": "ETH/USDT:USDT",
+         "data": {"outcome": "verified_late", "lag_s": 14.5, "checks": 9, "detail": "position visible after 14.5s"}},
+        {"kind": "close_failed", "trade_id": 1, "pair": "BTC/USDT:USDT", "data": {"failure_class": "network"}},
+    ]  # fmt: skip
+    rows = settlement_rows(states, {1: "BTC/USDT:USDT", 2: "ETH/USDT:USDT"}, events)
+    assert [(r.trade_id, r.pair, r.outcome, r.lag_s, r.checks) for r in rows] == [
+        (1, "BTC/USDT:USDT", "verified", 1.25, None),
+        (2, "ETH/USDT:USDT", "verified_late", 14.5, 9),  # the event, not the state's copy
+    ]
+
+
+def test_attempt_rows_list_every_attempt_with_its_failure_class():
+    from robust_plugin.report import attempt_rows
+
+    closing = {"status": "closed", "attempts": [
+        {"number": 1, "close_type": "full", "started_at": 1786000000.0, "amount": "0.004",
+         "client_order_id": "bot-t7-x1", "outcome": "failed", "failure_class": "rate_limit", "error": "429"},
+        {"number": 2, "close_type": "full", "started_at": 1786000004.5, "amount": "0.004",
+         "client_order_id": "bot-t7-x2", "outcome": "filled", "failure_class": None, "error": None},
+    ]}  # fmt: skip
+    rows = attempt_rows({7: {"closing": closing}, 8: {}}, {7: "SOL/USDT:USDT"})
+    assert [(r.trade_id, r.number, r.client_order_id, r.outcome, r.failure_class) for r in rows] == [
+        (7, 1, "bot-t7-x1", "failed", "rate_limit"),
+        (7, 2, "bot-t7-x2", "filled", ""),
+    ]
+    assert rows[1].started_at.utcoffset().total_seconds() == 0 and rows[1].started_at.timestamp() == 1786000004.5
