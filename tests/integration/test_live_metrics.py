@@ -4,6 +4,7 @@ the bot), /metrics scraped every second while it runs."""
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.request
 
@@ -99,3 +100,23 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
     assert len([e for e in events if e["kind"] == "close_failed"]) == 1
     assert len([e for e in events if e["kind"] == "alert"]) == sum(values(last, "robust_plugin_alerts_total"))
     assert [e["data"]["failure_class"] for e in events if e["kind"] == "close_failed"] == ["network"]
+
+
+def test_a_metrics_port_in_use_is_one_error_naming_the_key_and_the_bot_keeps_trading(tmp_path, sample_datadir):
+    (tmp_path / "scenario.toml").write_text("")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        plugin = {"aged": {"enabled": False}, "metrics": {"enabled": True, "port": port}}
+        extra = {"robust_plugin": plugin, "rehearsal_hold_seconds": 3}
+        with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=tmp_path / "scenario.toml") as venue:
+            config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+            log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy",
+                            until=lambda: all_trades_closed(tmp_path), timeout=90)  # fmt: skip
+    records = [" ".join(r.split()) for r in re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:)", log)]  # the console wraps lines
+    errors = [r for r in records if " - ERROR - " in r]
+    assert len(errors) == 1 and "robust_plugin.metrics.port" in errors[0] and str(port) in errors[0], errors or log[-3000:]
+    assert all_trades_closed(tmp_path), log[-3000:]
+    kinds = [e["kind"] for e in plugin_events(tmp_path)]
+    assert "close_attempt" in kinds and "close_filled" in kinds  # events still recorded

@@ -30,6 +30,6 @@ def test_the_example_config_documents_exactly_the_defaults():
 
 
 def test_pure_cores_import_neither_freqtrade_nor_ccxt():
-    for module in ("aging", "failures", "retry", "closing", "chunking", "settlement", "reconcile", "durations"):
+    for module in ("aging", "failures", "retry", "closing", "chunking", "settlement", "reconcile", "durations", "metrics"):
         source = (ROOT / "robust_plugin" / f"{module}.py").read_text()
-        assert not re.search(r"^\s*(import|from)\s+(freqtrade|ccxt|sqlalchemy)", source, re.M), module
+        assert not re.search(r"^\s*(import|from)\s+(freqtrade|ccxt|sqlalchemy|prometheus_client)", source, re.M), module
