@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from freqtrade.enums import RunMode
@@ -300,6 +300,8 @@ class RobustMixin:
             unprotected_after_s=config.reconcile.unprotected_after,
             stoploss_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),  # type: ignore[attr-defined]
             open_trades=lambda: Trade.get_open_trades(),
+            closed_since=lambda since: Trade.get_trades_proxy(
+                is_open=False, close_date=datetime.fromtimestamp(since, timezone.utc).replace(tzinfo=None)),
         )
         desk.resume(Trade.get_open_trades())
         self._robust_settlement = desk

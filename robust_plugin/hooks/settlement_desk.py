@@ -42,7 +42,8 @@ class SettlementDesk:
     def __init__(self, policy: core.SettlementPolicy, exchange: Any, alerts: Alerter, recorder: Recorder | EventStore | None,
                  loop_interval_s: float, reconcile_every_s: float | None, reconcile_grace_s: float = 30.0,
                  unprotected_after_s: float = 60.0, stoploss_on_exchange: bool = False,
-                 open_trades: Callable[[], list] | None = None, clock: Callable[[], float] = time.time):  # fmt: skip
+                 open_trades: Callable[[], list] | None = None, clock: Callable[[], float] = time.time,
+                 closed_since: Callable[[float], list] | None = None):  # fmt: skip
         self.policy = policy
         self.exchange = exchange
         self.alerts = alerts
@@ -53,6 +54,7 @@ class SettlementDesk:
         self.unprotected_after_s = unprotected_after_s
         self.stoploss_on_exchange = stoploss_on_exchange
         self.open_trades = open_trades or (lambda: [])
+        self.closed_since = closed_since or (lambda since: [])  # trades closed after an epoch time
         self.clock = clock
         self.jobs: dict[str, core.SettlementJob] = {}
         self._dirty: set[str] = set()
@@ -234,6 +236,11 @@ class SettlementDesk:
             views.append(rec.TradeView(t.id, t.pair, "short" if t.is_short else "long", float(t.amount), opened,
                                        t.id in settling, self.stoploss_on_exchange, stop_live))  # fmt: skip
         self._missing_stops = rec.track_missing_stops(views, self._missing_stops, now)
+        # A trade closed moments ago may still show its position (the exchange's view lags, as after an
+        # entry): within the grace it covers its pair, so its own close is never taken for an orphan.
+        open_pairs = {t.pair for t in trades}
+        views += [rec.TradeView(t.id, t.pair, "short" if t.is_short else "long", float(t.amount), now, settling=True)
+                  for t in self.closed_since(now - self.reconcile_grace_s) if t.pair not in open_pairs]  # fmt: skip
         findings = rec.reconcile(views, [rec.PositionView(p, s, a) for p, (s, a) in positions.items()], now,
                                  unprotected_after_s=self.unprotected_after_s, stop_missing_since=self._missing_stops,
                                  grace_s=self.reconcile_grace_s)  # fmt: skip
