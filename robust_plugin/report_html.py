@@ -15,9 +15,11 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 from robust_plugin.aging import AgedPhase, PositionCosts, Side, is_aged_reason
+from robust_plugin.hooks.trade_facts import price_tick
 from robust_plugin.report import attempt_rows, exit_rows, net_pct, settlement_rows
 from robust_plugin.report_inputs import ReportInputs
 from robust_plugin.staircase import Step, staircase
@@ -70,7 +72,9 @@ def aged_trades(inputs: ReportInputs) -> list[dict[str, Any]]:
 def trade_steps(inputs: ReportInputs, trade: dict[str, Any]) -> list[Step]:
     if inputs.policy is None:
         return []
-    return staircase(inputs.policy, costs_of(trade), trade["open_date"], trade["close_date"])
+    # Live trades know their price grid: the staircase is then the very targets the plugin used.
+    tick = price_tick(SimpleNamespace(**trade)) if "price_precision" in trade else None
+    return staircase(inputs.policy, costs_of(trade), trade["open_date"], trade["close_date"], tick)
 
 
 def _step_line(steps: Sequence[Step]) -> tuple[list[datetime], list[float | None], list[str]]:

@@ -165,7 +165,8 @@ def sqlite_url(value: str, what: str) -> str:
 
 
 _TRADE_COLUMNS = ("id, pair, is_short, is_open, open_date, close_date, open_rate, close_rate, amount, fee_open, "
-                  "fee_close, funding_fees, leverage, exit_reason, close_profit, close_profit_abs, stake_amount")  # fmt: skip
+                  "fee_close, funding_fees, leverage, exit_reason, close_profit, close_profit_abs, stake_amount, "
+                  "price_precision, precision_mode, precision_mode_price")  # fmt: skip
 
 
 def live_inputs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 from robust_plugin.cli import main
@@ -43,3 +44,34 @@ def test_missing_databases_and_bad_arguments_get_one_clear_line(tmp_path, capsys
     assert "freqtrade database not found" in capsys.readouterr().err
     assert main(["events", "--store", str(tmp_path / "missing.sqlite")]) == 2
     assert main(["alerts", "--store", str(tmp_path / "missing.sqlite"), "--since", "soon"]) == 2
+
+
+def test_report_of_a_live_database_charts_open_trades_the_policy_has_aged(tmp_path, capsys):
+    from datetime import timedelta
+
+    from freqtrade.persistence import Trade, init_db
+
+    init_db(f"sqlite:///{tmp_path / 'trades.sqlite'}")
+    opened = datetime.now(timezone.utc) - timedelta(hours=30)
+    for pair, hours, phase in (("BTC/USDT:USDT", 30, "progressive"), ("ETH/USDT:USDT", 2, None)):
+        trade = Trade(pair=pair, stake_amount=100, amount=0.05, open_rate=2000, fee_open=0.0005, fee_close=0.0005,
+                      open_date=datetime.now(timezone.utc) - timedelta(hours=hours), exchange="binance", is_open=True,
+                      leverage=3, trading_mode="futures", price_precision=0.01, precision_mode_price=4)  # fmt: skip
+        Trade.session.add(trade)
+        Trade.commit()
+        if phase:
+            trade.set_custom_data("robustplugin", {"aged": {"phase": phase, "accepted_loss_pct": 0.5}})
+    Trade.commit()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"robust_plugin": {"aged": {"max_age": "24h", "grace_period": "4h"}}}))
+    page = tmp_path / "live.html"
+    assert main(["report", "--db", str(tmp_path / "trades.sqlite"), "--config", str(config), "--out", str(page)]) == 0
+    assert "2 trades, 1 aged" in capsys.readouterr().out
+    text = page.read_text()
+    assert "Aged trades (1)" in text and "#1 BTC\\u002fUSDT:USDT long: open" in text  # the chart's title
+    assert "ETH/USDT:USDT" not in text  # fresh: neither in the aged table nor charted
+    assert "No plugin store was read" in text  # none beside the database, none given
+    assert f"{opened:%Y-%m-%d %H}" in text
+    assert main(["report", "--db", str(tmp_path / "trades.sqlite"), "--store", str(tmp_path / "nope.sqlite"),
+                 "--out", str(page)]) == 2  # fmt: skip
+    assert "plugin store not found" in capsys.readouterr().err

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
 from robust_plugin.cli import main
+from robust_plugin.report_html import aged_trades, trade_steps
+from robust_plugin.report_inputs import live_inputs
 from robust_plugin.tools.backtest_env import ROOT
 from robust_plugin.venue.process import run_venue
 from tests.integration.live_harness import all_trades_closed, freqtrade_db, live_config, plugin_events, run_trade
@@ -159,3 +162,10 @@ def test_report_of_the_live_run_shows_settlement_lags_and_close_attempts(live_ru
         assert attempt["client_order_id"] in text
     assert "network" in text and "Entry settlement" in text and "verified" in text
     assert "Aged trades (1)" in text and text.count('class="plotly-graph-div"') == 1
+    # The charted staircase holds every target the plugin recorded live (same policy, same price grid).
+    inputs = live_inputs(str(workdir / "trades.sqlite"), store=None, config_path=workdir / "config.json", datadir=None,
+                         now=datetime.now(timezone.utc))  # fmt: skip
+    [trade] = aged_trades(inputs)
+    charted = [step.price for step in trade_steps(inputs, trade) if step.price is not None]
+    recorded = [e["data"]["target"] for e in live_run["events"] if e["kind"] == "aged_stage"]
+    assert recorded and all(any(math.isclose(r, c, rel_tol=1e-9) for c in charted) for r in recorded), (recorded, charted)
