@@ -19,7 +19,7 @@ robust_plugin_close_attempts_total        counter   ``failure_class``, ``outcome
                                                     ``skipped_gone``. An attempt moves through several
                                                     (started, placed, filled); ``failure_class`` is
                                                     ``none`` unless it failed.
-robust_plugin_settlement_lag_seconds      histogram ``outcome``: fill -> position visible (or decided)
+robust_plugin_settlement_lag_seconds      histogram ``outcome``: entry fill -> position visible
 robust_plugin_settlement_outcomes_total   counter   ``outcome``: post-entry settlement verdicts
 robust_plugin_findings_total              counter   ``kind``: reconciliation findings reported
 robust_plugin_findings_open               gauge     ``kind``: findings reported and not resolved yet
@@ -67,7 +67,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(CLOSE_ATTEMPTS, "counter", ("failure_class", "outcome"),
                    "Close attempts (full and chunk) by outcome; failure_class is none unless the attempt failed."),
         MetricSpec(SETTLEMENT_LAG, "histogram", ("outcome",),
-                   "Seconds from an entry fill until settlement decided (position visible, or the verdict)."),
+                   "Seconds from an entry fill until the exchange showed the position (verified, verified_late, size_mismatch)."),
         MetricSpec(SETTLEMENT_OUTCOMES, "counter", ("outcome",), "Post-entry settlement verdicts."),
         MetricSpec(FINDINGS, "counter", ("kind",), "Reconciliation findings reported (orphan, ghost, size_mismatch, unprotected)."),
         MetricSpec(FINDINGS_OPEN, "gauge", ("kind",), "Reconciliation findings reported and not resolved yet."),
