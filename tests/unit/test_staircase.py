@@ -69,3 +69,13 @@ def test_a_known_staircase():
     late_exit = staircase(policy, costs, OPENED, OPENED + timedelta(hours=16, minutes=30))
     assert [s.age_s / HOUR for s in late_exit] == [12, 16, 16.5]
     assert staircase(policy, costs, OPENED, OPENED + timedelta(hours=11)) == []
+
+
+def test_the_reports_pure_parts_import_neither_freqtrade_nor_ccxt_nor_a_database():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "robust_plugin"
+    for module in ("staircase", "report"):
+        source = (root / f"{module}.py").read_text()
+        assert not re.search(r"^\s*(import|from)\s+(freqtrade|ccxt|sqlalchemy|plotly)", source, re.M), module
