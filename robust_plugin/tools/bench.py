@@ -1,10 +1,15 @@
 """Benchmarks, each measured side by side in one run on the same data (``make bench``).
 
-``python -m robust_plugin.tools.bench [backtest] [settlement] [closing] [--quick]``
+``python -m robust_plugin.tools.bench [backtest] [loop] [settlement] [closing] [--quick]``
 
 * ``backtest``: freqtrade's real ``Backtesting`` of ``SamplePlainStrategy`` and of
   ``SampleAgedStrategy`` (the same strategy with ``RobustMixin``) over 10 pairs × 60 days of 5m
-  candles, alternating, best of three each; prints the ratio (goal: at most 1.03×).
+  candles, in five alternating rounds, best of each; prints the ratio (goal: at most 1.03×) and the
+  spread of the ratio within each round.
+* ``loop``: freqtrade's live loop (``FreqtradeBot.process`` in this process, live mode against the
+  venue) with 50 open trades, with and without the plugin: the plugin's time per loop (goal: under
+  5 ms) and the exchange requests it adds per loop (goal: at most one batched position read, none
+  per trade); see :mod:`robust_plugin.tools.bench_loop`.
 * ``closing``: the plugin's close path vs blind retry under a mixed fault schedule on the venue
   (see :mod:`robust_plugin.tools.bench_closing`).
 * ``settlement``: the seed system's fixed verification (wait 1 s, then 10 polls 0.5 s apart, then
@@ -12,7 +17,8 @@
   the same seeded visibility lags on the venue; prints false "not found" verdicts, position reads
   per verification and detection delay beyond the true lag (median, p95).
 
-Results are also written to ``user_data/bench/results.json``.
+Results are also written to ``user_data/bench/results.json`` (the latest figures of each part) and
+appended to ``user_data/bench/history.jsonl`` (one line per run), so they can be compared over time.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, v
 from robust_plugin.venue.process import run_venue
 
 RESULTS = ROOT / "user_data" / "bench" / "results.json"
+ROUNDS, ROUNDS_QUICK = 5, 2  # backtest: alternating rounds; the best of each is compared
+HISTORY = RESULTS.with_name("history.jsonl")
 STRATEGIES = ROOT / "user_data" / "strategies"
 
 
@@ -85,15 +93,21 @@ def bench_backtest(quick: bool) -> dict:
         times: dict[str, list[float]] = {name: [] for name in runs}
         trades: dict[str, int] = {}
         with run_venue(datadir) as venue:
-            for round_ in range(3):
-                for name, (strategy, plugin) in runs.items():
+            for round_ in range(ROUNDS_QUICK if quick else ROUNDS):
+                order = list(runs) if round_ % 2 == 0 else list(reversed(runs))  # alternate: no order bias
+                for name in order:
+                    strategy, plugin = runs[name]
                     seconds, count = _backtest_seconds(venue.base_url, datadir, strategy, pairs, tmp, plugin)
                     times[name].append(seconds)
                     trades[name] = count
                     print(f"  round {round_ + 1}: {name:14} {seconds:6.2f} s  {count} trades", flush=True)
     best = {name: min(values) for name, values in times.items()}
-    return {"pairs": len(pairs), "days": days, "seconds": best, "trades": trades, "goal": 1.03,
-            "ratio": best["mixin_dormant"] / best["plain"], "ratio_active": best["mixin_active"] / best["plain"]}  # fmt: skip
+    # the same round's runs ran under the same load: their ratio shows how noisy the machine was
+    paired = sorted(d / p for d, p in zip(times["mixin_dormant"], times["plain"]))
+    return {"pairs": len(pairs), "days": days, "rounds": len(paired), "seconds": best, "all_seconds": times,
+            "trades": trades, "goal": 1.03, "ratio": best["mixin_dormant"] / best["plain"],
+            "ratio_per_round": {"min": paired[0], "median": statistics.median(paired), "max": paired[-1]},
+            "ratio_active": best["mixin_active"] / best["plain"]}  # fmt: skip
 
 
 # -- settlement: the seed's fixed policy vs ours ------------------------------------------------------
@@ -216,26 +230,46 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
             "loop_interval_s": 1.0, "read_latency_s": statistics.mean(latencies)}  # fmt: skip
 
 
+PARTS = ("backtest", "loop", "settlement", "closing")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m robust_plugin.tools.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("parts", nargs="*", choices=["backtest", "settlement", "closing"], default=[])
+    parser.add_argument("parts", nargs="*", choices=PARTS, default=[])
     parser.add_argument("--quick", action="store_true", help="smaller data, fewer rounds")
+    parser.add_argument("--trades", type=int, help="loop: open trades (default 50; 5 with --quick)")
+    parser.add_argument("--loops", type=int, help="loop: measured loops (default 30; 5 with --quick)")
+    parser.add_argument("--no-stoploss-on-exchange", action="store_true",
+                        help="loop: without stop orders on the exchange (and without reconciliation's stop check)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to write the figures (default {RESULTS.relative_to(ROOT)})")
     args = parser.parse_args(argv)
-    parts = args.parts or ["backtest", "settlement", "closing"]
-    results: dict = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    for name in ("trades", "loops"):
+        if getattr(args, name) is not None and getattr(args, name) < 2:
+            parser.error(f"--{name} must be at least 2")
+    parts = args.parts or list(PARTS)
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results: dict = {"when": when, "quick": args.quick}
     failed = False
     if "backtest" in parts:
         r = results["backtest"] = bench_backtest(args.quick)
         ok = r["ratio"] <= r["goal"]
         failed |= not ok
         sec, tr = r["seconds"], r["trades"]
-        print(f"\nbacktest, {r['pairs']} pairs × {r['days']} days (best of 3):")
+        print(f"\nbacktest, {r['pairs']} pairs × {r['days']} days (best of {r['rounds']} alternating rounds):")
         print(f"  plain strategy                    {sec['plain']:6.2f} s  {tr['plain']} trades")
         print(f"  with RobustMixin, same trades     {sec['mixin_dormant']:6.2f} s  {tr['mixin_dormant']} trades -> "
               f"{r['ratio']:.3f}x (goal <= {r['goal']}x: {'met' if ok else 'NOT met'})")
         print(f"  with RobustMixin, aged exits on   {sec['mixin_active']:6.2f} s  {tr['mixin_active']} trades -> "
               f"{r['ratio_active']:.3f}x (more, shorter trades: not the plugin's overhead alone)")  # fmt: skip
+        spread = r["ratio_per_round"]
+        print(f"  same trades, ratio within each round: median {spread['median']:.3f}x, "
+              f"from {spread['min']:.3f}x to {spread['max']:.3f}x (the machine's noise)")  # fmt: skip
+    if "loop" in parts:
+        from robust_plugin.tools.bench_loop import bench_loop, report
+
+        r = results["loop"] = bench_loop(args.quick, args.trades, args.loops, not args.no_stoploss_on_exchange)
+        failed |= not report(r)
     if "settlement" in parts:
         r = results["settlement"] = bench_settlement(args.quick)
         print(f"\nsettlement, {r['verifications']} entries, seeded lags {min(r['lags_s'])}-{max(r['lags_s'])} s:")
@@ -260,10 +294,27 @@ def main(argv: list[str] | None = None) -> int:
                            ("seconds_p95", "seconds to flat, p95")):  # fmt: skip
             print(f"{label:34}{ours[key]:>14.2f}{blind[key]:>14.2f}")
         failed |= ours["completed"] < ours["due"] or ours["executed_per_closed"] != 1.0
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(f"\nresults written to {RESULTS.relative_to(ROOT)}")
+    write_results(args.results, results, parts)
     return 1 if failed else 0
+
+
+def write_results(path: Path, results: dict, parts: list[str]) -> None:
+    """The latest figures of each part in ``path`` (parts not run this time are kept, with their own
+    time), and this run appended as one line to ``history.jsonl`` beside it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        latest = json.loads(path.read_text())
+    except (OSError, ValueError):
+        latest = {}
+    latest = latest if isinstance(latest, dict) else {}
+    for part in parts:
+        latest[part] = {"when": results["when"], "quick": results["quick"], **results[part]}
+    latest["when"] = results["when"]
+    path.write_text(json.dumps(latest, indent=2))
+    with path.with_name("history.jsonl").open("a") as history:
+        history.write(json.dumps(results) + "\n")
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"\nresults written to {shown} (history: {shown.with_name('history.jsonl')})")
 
 
 if __name__ == "__main__":

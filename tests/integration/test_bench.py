@@ -1,0 +1,39 @@
+"""``make bench``'s live-loop part runs end to end: real freqtrade (live mode) against the venue, with
+and without the plugin, printing and writing its figures. Structure and request counts only: speed
+is judged by the benchmark itself, never by a timed test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from robust_plugin.tools.backtest_env import ROOT
+
+
+def test_the_loop_bench_prints_and_writes_its_figures(tmp_path):
+    results = tmp_path / "bench" / "results.json"
+    # Without stop orders on the exchange: reconciliation's stop check is the one read made per trade.
+    command = [sys.executable, "-m", "robust_plugin.tools.bench", "loop", "--quick", "--trades", "3", "--loops", "4",
+               "--no-stoploss-on-exchange", "--results", str(results)]  # fmt: skip
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = run.stdout
+    assert "live loop, 3 open trades, 4 loops" in out, out + run.stderr
+    assert "plugin's callbacks per loop, p95 ms" in out
+    assert "exchange requests per loop added by the plugin" in out
+    assert "per-trade reads 0" in out
+
+    figures = json.loads(results.read_text())["loop"]
+    plain, ours = figures["plain"], figures["plugin"]
+    for run_ in (plain, ours):
+        assert run_["trades_opened"] == run_["trades_open_after"] == 3  # the trades stayed open while measured
+        assert run_["plugin_errors"] == 0
+    assert ours["strategy"] == "SampleAgedStrategy" and plain["strategy"] == "SamplePlainStrategy"
+    # the plugin reads positions (settlement of the 3 entries, reconciliation), in one batched read per loop
+    assert isinstance(figures["added_requests"], int) and figures["added_requests"] >= 1
+    assert figures["plugin_requests_per_loop_max"] == 1
+    assert set(ours["plugin_requests_by_endpoint"]) == {"GET /fapi/v3/positionRisk"}
+    assert figures["plugin_per_trade_reads"] == 0 and figures["added_symbol_requests_per_loop"] == {}
+    assert plain["plugin_requests_by_endpoint"] == {}  # freqtrade's defaults send nothing
+    assert figures["plugin_ms_p95"] >= figures["plugin_ms_median"] > 0
+    assert (results.parent / "history.jsonl").read_text().count("\n") == 1
