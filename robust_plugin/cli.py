@@ -50,7 +50,10 @@ def _since(text: str | None) -> datetime | None:
 def _store(args):
     from robust_plugin.store import EventStore
 
-    return EventStore(_url(args.store, "plugin store"), args.bot or "cli")
+    try:
+        return EventStore(_url(args.store, "plugin store"), args.bot or "cli")
+    except ValueError as error:  # StoreConfigError: an unreachable or malformed URL, named in the message
+        raise CliError(str(error)) from None
 
 
 def _short(data: dict, limit: int = 90) -> str:

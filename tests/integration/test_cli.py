@@ -44,6 +44,11 @@ def test_missing_databases_and_bad_arguments_get_one_clear_line(tmp_path, capsys
     assert "freqtrade database not found" in capsys.readouterr().err
     assert main(["events", "--store", str(tmp_path / "missing.sqlite")]) == 2
     assert main(["alerts", "--store", str(tmp_path / "missing.sqlite"), "--since", "soon"]) == 2
+    capsys.readouterr()
+    # nothing listens on port 9 of loopback: the store cannot be reached - one line naming the key, no traceback
+    assert main(["events", "--store", "postgresql+psycopg://bot:secret@127.0.0.1:9/robust"]) == 2
+    err = capsys.readouterr().err
+    assert "robust_plugin.store.url" in err and "secret" not in err and "Traceback" not in err
 
 
 def test_report_of_a_live_database_charts_open_trades_the_policy_has_aged(tmp_path, capsys):
