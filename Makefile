@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.robust-installed
 
-.PHONY: install demo test unit bench chaos clean
+.PHONY: install demo report test unit bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m robust_plugin.tools.demo
+
+report: $(STAMP)
+	@ls user_data/backtest_results/*.zip >/dev/null 2>&1 || $(MAKE) demo
+	$(BIN)/robust-plugin report --backtest user_data/backtest_results --datadir user_data/data/binance \
+		--out user_data/report.html
+	@echo "open user_data/report.html in a browser"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

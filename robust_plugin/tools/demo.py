@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     print(render_exit_table(exit_rows(trades, aged_only=True), "robust_plugin: aged exits"))
     print(render_exit_table(exit_rows(trades), "All exits by reason"))
     print(f"demo finished in {time.monotonic() - started:.0f} s")
+    print("chart every aged exit (target staircase, entry, exit) in one HTML page:\n"
+          "  make report   (or: robust-plugin report --backtest user_data/backtest_results --datadir "
+          "user_data/data/binance --out user_data/report.html)")  # fmt: skip
     return 0
 
 
