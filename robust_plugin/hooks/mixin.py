@@ -191,6 +191,7 @@ class RobustMixin:
                 fast = self._robust_young_trade_shortcut(bound)
 
             fast.__qualname__ = f"IStrategy.{name}"  # read-only use of the trade: no protective copy needed
+            fast.__name__ = name  # what freqtrade names in its log when a callback fails
             setattr(self, name, fast)
             if name == "custom_exit":
                 self._robust_default_custom_exit = True  # IStrategy's default returns None: skip calling it
