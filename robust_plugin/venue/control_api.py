@@ -17,7 +17,8 @@ def add_routes(app: web.Application, key) -> None:
 
     async def health(request):
         v = venue(request)
-        return web.json_response({"status": "ok", "markets": sorted(s.ccxt_symbol for s in v.markets.values())})
+        return web.json_response({"status": "ok", "markets": sorted(s.ccxt_symbol for s in v.markets.values()),
+                                  "faults_fired": len(v.plan.fired)})
 
     async def state(request):
         v = venue(request)

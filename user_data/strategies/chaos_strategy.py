@@ -1,8 +1,10 @@
 """A strategy that trades often, for chaos rehearsals against the local venue (``make chaos``).
 
 It enters whenever a pair has no open trade (alternating long and short by the minute), never
-signals an exit itself, and leaves every exit to the plugin's aged policy, configured in minutes by
-the chaos runner. Not a strategy to trade with.
+signals an exit itself, and leaves every exit to the plugin's aged policy, configured in seconds by
+the chaos runner, so each pair turns a trade over within a minute. freqtrade locks a pair until the
+next candle after each exit, so a pair trades at most once per 1m candle: the runner trades 20
+pairs to get 100 trades in 10 minutes. Not a strategy to trade with.
 """
 
 from datetime import datetime

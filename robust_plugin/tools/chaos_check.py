@@ -1,0 +1,362 @@
+"""The chaos rehearsal's checker: the venue's ground truth against freqtrade's database and the
+plugin's events, as one row per check with an ok flag (pure: no I/O, no clock, no freqtrade).
+
+Times are epoch milliseconds throughout; the venue's clock is the wall clock, so its times compare
+with freqtrade's and the plugin's. Time while freqtrade is down (from a SIGKILL until the restarted
+bot runs its loop) counts towards no duration: nothing can report anything then.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+FULL_CLOSE_ID = re.compile(r"-t(\d+)-x(\d+)$")
+
+# event kind -> subject of the alert it deserves (the same trade and pair)
+ALERT_SUBJECTS = {
+    "finding_orphan": "reconciliation: orphan",
+    "finding_ghost": "reconciliation: ghost",
+    "finding_size_mismatch": "reconciliation: size_mismatch",
+    "finding_unprotected": "reconciliation: unprotected",
+    "settlement_verified_late": "entry settlement: verified_late",
+    "settlement_size_mismatch": "entry settlement: size_mismatch",
+    "settlement_closed_immediately": "entry settlement: closed_immediately",
+    "settlement_never_filled": "entry settlement: never_filled",
+    "settlement_unknown": "entry settlement: unknown",
+    "close_skipped_gone": "position already gone",
+    "closed_outside": "position closed outside the bot",
+}
+# what tells the user that an open trade has no position
+GHOST_REPORTS = frozenset({"finding_ghost", "finding_size_mismatch", "close_skipped_gone", "closed_outside",
+                           "settlement_closed_immediately", "settlement_never_filled", "settlement_unknown"})  # fmt: skip
+# what tells the user that a position has no stop order
+UNPROTECTED_REPORTS = frozenset({"finding_unprotected", "finding_orphan"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The plugin's configured limits, and the slack of a live loop (loops, requests, sampling)."""
+
+    reconcile_interval_s: float
+    reconcile_grace_s: float
+    unprotected_after_s: float
+    settlement_deadline_s: float
+    alert_min_interval_s: float
+    slack_s: float = 10.0
+
+    @property
+    def ghost_limit_ms(self) -> int:
+        """An open trade without a position this long must have been reported."""
+        return int((self.reconcile_interval_s + self.reconcile_grace_s + self.slack_s) * 1000)
+
+    @property
+    def unprotected_limit_ms(self) -> int:
+        """A position without a stop order this long must have been reported: reconciliation leaves trades
+        younger than its grace to settlement, then reports a stop missing for ``unprotected_after``
+        at its next run."""
+        return int((self.reconcile_grace_s + self.unprotected_after_s + self.reconcile_interval_s + self.slack_s) * 1000)
+
+
+@dataclass(frozen=True)
+class Trade:
+    id: int
+    pair: str
+    is_short: bool
+    is_open: bool
+
+
+@dataclass(frozen=True)
+class Order:
+    """One row of freqtrade's orders table."""
+
+    trade_id: int
+    exchange_id: str
+    entry: bool  # the trade's entry side
+    filled: float
+    filled_ms: int | None
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    trade_id: int | None
+    pair: str | None
+    at_ms: int
+    data: dict
+
+
+@dataclass(frozen=True)
+class Sample:
+    """freqtrade's open trades as the runner saw them at one moment: (trade id, pair, is_short)."""
+
+    at_ms: int
+    open_trades: tuple[tuple[int, str, bool], ...]
+
+
+@dataclass(frozen=True)
+class Restart:
+    kind: str  # "close" (killed in the middle of a close) or "settlement" (between entry fill and verification)
+    killed_ms: int
+    ready_ms: int  # the restarted bot runs its loop again
+
+
+@dataclass(frozen=True)
+class Run:
+    truth: dict  # GET /_venue/state at the end
+    trades: tuple[Trade, ...]
+    orders: tuple[Order, ...]
+    events: tuple[Event, ...]
+    samples: tuple[Sample, ...]
+    restarts: tuple[Restart, ...]
+    limits: Limits
+    expected_restarts: tuple[str, ...] = ("close", "settlement")
+    kill_window_ms: int = 5000  # an order sent this shortly before a SIGKILL may die unrecorded with the bot
+
+
+@dataclass(frozen=True)
+class Row:
+    check: str
+    value: str
+    ok: bool | None = None  # None: a figure, not an invariant
+
+
+@dataclass(frozen=True)
+class Episode:
+    key: str  # a symbol, or a trade id
+    pair: str
+    start_ms: int
+    end_ms: int
+    up_ms: int  # of which freqtrade was running
+
+
+def symbol_of(pair: str) -> str:
+    """``BTC/USDT:USDT`` -> ``BTCUSDT``."""
+    base, rest = pair.split("/", 1)
+    return base + rest.split(":", 1)[0]
+
+
+def pair_of(symbol: str, quote: str = "USDT") -> str:
+    return f"{symbol[: -len(quote)]}/{quote}:{quote}"
+
+
+class Timeline:
+    """A symbol's signed position amount over time, from the venue's position history."""
+
+    def __init__(self, rows: list[tuple[int, float]]):
+        rows = sorted(rows, key=lambda r: r[0])  # stable: equal times keep their order
+        self.times = [t for t, _ in rows]
+        self.amounts = [a for _, a in rows]
+
+    def at(self, t_ms: int) -> float:
+        i = bisect_right(self.times, t_ms)
+        return self.amounts[i - 1] if i else 0.0
+
+    def segments(self, end_ms: int) -> list[tuple[int, int, float]]:
+        """(start, end, amount) pieces of constant amount up to ``end_ms``."""
+        out = []
+        for i, (t, amount) in enumerate(zip(self.times, self.amounts, strict=True)):
+            nxt = self.times[i + 1] if i + 1 < len(self.times) else end_ms
+            if nxt > t:
+                out.append((t, min(nxt, end_ms), amount))
+        return out
+
+
+def timelines(truth: dict) -> dict[str, Timeline]:
+    rows: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for row in truth.get("position_history", []):
+        rows[row["symbol"]].append((int(row["time"]), float(row["amount"])))
+    return {symbol: Timeline(r) for symbol, r in rows.items()}
+
+
+def _downtime(run: Run) -> list[tuple[int, int]]:
+    return [(r.killed_ms, max(r.ready_ms, r.killed_ms)) for r in run.restarts]
+
+
+def up_ms(start: int, end: int, downtime: list[tuple[int, int]]) -> int:
+    """Milliseconds of [start, end) during which freqtrade was running."""
+    down = sum(max(0, min(end, b) - max(start, a)) for a, b in downtime)
+    return max(0, end - start - down)
+
+
+def _subtract(interval: tuple[int, int], covers: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``interval`` that no cover overlaps."""
+    start, end = interval
+    gaps, cursor = [], start
+    for a, b in sorted(covers):
+        if b <= cursor or a >= end:
+            continue
+        if a > cursor:
+            gaps.append((cursor, a))
+        cursor = max(cursor, b)
+    if cursor < end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def unprotected_episodes(run: Run) -> list[Episode]:
+    """Stretches in which a position was open on the exchange with no live stop order on its closing side."""
+    end = int(run.truth["now"])
+    downtime = _downtime(run)
+    stops: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for algo in run.truth.get("algo_orders", []):
+        until = end if algo["algo_status"] == "NEW" else int(algo["update_time"])
+        stops[(algo["symbol"], algo["side"])].append((int(algo["create_time"]), until))
+    episodes = []
+    for symbol, timeline in timelines(run.truth).items():
+        exposures: list[list] = []  # merged stretches of one sign: [start, end, sign]
+        for start, stop, amount in timeline.segments(end):
+            sign = (amount > 0) - (amount < 0)
+            if sign and exposures and exposures[-1][2] == sign and exposures[-1][1] == start:
+                exposures[-1][1] = stop
+            elif sign:
+                exposures.append([start, stop, sign])
+        for start, stop, sign in exposures:
+            covers = stops.get((symbol, "SELL" if sign > 0 else "BUY"), [])
+            for a, b in _subtract((start, stop), covers):
+                episodes.append(Episode(symbol, pair_of(symbol), a, b, up_ms(a, b, downtime)))
+    return episodes
+
+
+def ghost_episodes(run: Run) -> list[Episode]:
+    """Stretches in which freqtrade had a trade open and the exchange had no position of its side."""
+    lines = timelines(run.truth)
+    downtime = _downtime(run)
+    open_runs: dict[int, list[int]] = {}  # trade id -> sample times of the current stretch
+    pairs: dict[int, str] = {}
+    episodes = []
+
+    def close(trade_id: int) -> None:
+        times = open_runs.pop(trade_id)
+        episodes.append(Episode(str(trade_id), pairs[trade_id], times[0], times[-1], up_ms(times[0], times[-1], downtime)))
+
+    for sample in sorted(run.samples, key=lambda s: s.at_ms):
+        absent_now = set()
+        for trade_id, pair, is_short in sample.open_trades:
+            pairs[trade_id] = pair
+            timeline = lines.get(symbol_of(pair))
+            amount = timeline.at(sample.at_ms) if timeline else 0.0
+            if amount * (-1 if is_short else 1) <= 0:
+                absent_now.add(trade_id)
+                open_runs.setdefault(trade_id, []).append(sample.at_ms)
+        for trade_id in [t for t in open_runs if t not in absent_now]:
+            close(trade_id)
+    for trade_id in list(open_runs):
+        close(trade_id)
+    return episodes
+
+
+def _reported(events: list[Event], kinds: frozenset[str], start: int, end: int, slack_ms: int, *,
+              trade_id: int | None = None, pair: str | None = None) -> bool:  # fmt: skip
+    return any(e.kind in kinds and start - slack_ms <= e.at_ms <= end + slack_ms
+               and (trade_id is None or e.trade_id == trade_id) and (pair is None or e.pair == pair)
+               for e in events)  # fmt: skip
+
+
+def unrecorded_orders(run: Run) -> tuple[list[dict], list[dict]]:
+    """Orders the bot sent that executed on the exchange but are not in freqtrade's database:
+    (unexcused, sent just before a SIGKILL)."""
+    known = {o.exchange_id for o in run.orders}
+    unexcused, at_kill = [], []
+    for order in run.truth.get("orders", []):
+        if order.get("origin", "api") != "api" or float(order["executed_qty"]) <= 0 or str(order["order_id"]) in known:
+            continue
+        sent = int(order["time"])
+        killed = any(r.killed_ms - run.kill_window_ms <= sent <= r.killed_ms for r in run.restarts)
+        (at_kill if killed else unexcused).append(order)
+    return unexcused, at_kill
+
+
+def double_closes(truth: dict) -> list[int]:
+    """Trades with more than one executed full-close order (client ids ``...-t<trade>-x<attempt>``)."""
+    executed = Counter()
+    for order in truth.get("orders", []):
+        match = FULL_CLOSE_ID.search(order["client_order_id"])
+        if match and float(order["executed_qty"]) > 0:
+            executed[int(match[1])] += 1
+    return sorted(t for t, n in executed.items() if n > 1)
+
+
+def missing_events(run: Run) -> tuple[list[str], list[str]]:
+    """(entry fills without a settlement outcome, executed closes without their attempt event)."""
+    end = int(run.truth["now"])
+    outcomes = {(e.trade_id, str(e.data.get("order_id"))) for e in run.events
+                if e.kind.startswith("settlement_") and e.kind != "settlement_started"}  # fmt: skip
+    settle_by = end - int((run.limits.settlement_deadline_s + run.limits.slack_s) * 1000)
+    unsettled = [f"trade {o.trade_id} order {o.exchange_id}" for o in run.orders
+                 if o.entry and o.filled > 0 and (o.trade_id, o.exchange_id) not in outcomes
+                 and (o.filled_ms or 0) <= settle_by]  # fmt: skip
+    attempted = {str(e.data.get("client_order_id")) for e in run.events if e.kind in ("close_attempt", "close_chunk")}
+    unattempted = [o["client_order_id"] for o in run.truth.get("orders", [])
+                   if FULL_CLOSE_ID.search(o["client_order_id"]) and float(o["executed_qty"]) > 0
+                   and o["client_order_id"] not in attempted]  # fmt: skip
+    return unsettled, unattempted
+
+
+def unalerted(run: Run) -> tuple[int, list[Event]]:
+    """(events that deserve an alert, those that got none within the alert's dedup interval)."""
+    alerts = [e for e in run.events if e.kind == "alert"]
+    window = int(run.limits.alert_min_interval_s * 1000)
+    slack = int(run.limits.slack_s * 1000)
+    due = [e for e in run.events if e.kind in ALERT_SUBJECTS]
+    missing = [e for e in due if not any(
+        a.trade_id == e.trade_id and a.pair == e.pair and a.data.get("subject") == ALERT_SUBJECTS[e.kind]
+        and e.at_ms - window <= a.at_ms <= e.at_ms + slack for a in alerts)]  # fmt: skip
+    return len(due), missing
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.0f}s"
+
+
+def check(run: Run) -> list[Row]:
+    """Every row of the table; a row with ``ok`` False is a broken invariant."""
+    truth, limits, events = run.truth, run.limits, list(run.events)
+    slack = int(limits.slack_s * 1000)
+    rows = [Row("trades (closed / open)", f"{sum(not t.is_open for t in run.trades)} / {sum(t.is_open for t in run.trades)}")]
+    faults = Counter(f["kind"] for f in truth.get("faults_fired", []))
+    rows.append(Row("faults fired", str(sum(faults.values()))))
+    rows += [Row(f"  {kind}", str(n)) for kind, n in sorted(faults.items())]
+    kills = [r.kind for r in run.restarts]
+    rows.append(Row("SIGKILL restarts", ", ".join(kills) or "none", all(k in kills for k in run.expected_restarts)))
+
+    open_symbols = {symbol_of(t.pair) for t in run.trades if t.is_open}
+    orphans = [p["symbol"] for p in truth.get("positions", []) if p["symbol"] not in open_symbols]
+    unreported = [s for s in orphans if not any(e.kind == "finding_orphan" and e.pair == pair_of(s) for e in events)]
+    rows.append(Row("orphan positions at the end (unreported)", f"{len(orphans)} ({len(unreported)})", not unreported))
+
+    naked = unprotected_episodes(run)
+    over = [e for e in naked if e.up_ms > limits.unprotected_limit_ms]
+    silent = [e for e in over if not _reported(events, UNPROTECTED_REPORTS, e.start_ms, e.end_ms, slack, pair=e.pair)]
+    excess = sum(e.up_ms - limits.unprotected_limit_ms for e in over)
+    rows.append(Row(f"position-seconds without a stop beyond {_seconds(limits.unprotected_limit_ms)} (unreported)",
+                    f"{excess / 1000:.0f} in {len(over)} ({len(silent)})", not silent))  # fmt: skip
+
+    doubles = double_closes(truth)
+    rows.append(Row("close orders executed twice for one decision", str(len(doubles)), not doubles))
+
+    lost, at_kill = unrecorded_orders(run)
+    rows.append(Row("executed orders freqtrade never recorded (at a SIGKILL)", f"{len(lost)} ({len(at_kill)})", not lost))
+
+    ghosts = ghost_episodes(run)
+    longer = [g for g in ghosts if g.up_ms > limits.reconcile_interval_s * 1000]
+    silent_ghosts = [g for g in longer if g.up_ms > limits.ghost_limit_ms and not _reported(
+        events, GHOST_REPORTS, g.start_ms, g.end_ms, slack, trade_id=int(g.key))]  # fmt: skip
+    rows.append(Row(f"open trades without a position > {_seconds(int(limits.reconcile_interval_s * 1000))} "
+                    f"(unreported > {_seconds(limits.ghost_limit_ms)})", f"{len(longer)} ({len(silent_ghosts)})",
+                    not silent_ghosts))  # fmt: skip
+
+    due, missing_alerts = unalerted(run)
+    rows.append(Row("findings that deserve an alert (without one)", f"{due} ({len(missing_alerts)})", not missing_alerts))
+    rows.append(Row("alerts raised", str(sum(e.kind == "alert" for e in events))))
+
+    unsettled, unattempted = missing_events(run)
+    rows.append(Row("events missing after restarts: settlement outcomes, close attempts",
+                    f"{len(unsettled)}, {len(unattempted)}", not unsettled and not unattempted))  # fmt: skip
+    return rows
+
+
+def broken(rows: list[Row]) -> list[str]:
+    return [row.check for row in rows if row.ok is False]
