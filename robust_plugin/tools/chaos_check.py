@@ -255,6 +255,19 @@ def _reported(events: list[Event], kinds: frozenset[str], start: int, end: int, 
                for e in events)  # fmt: skip
 
 
+def orphan_since(run: Run, symbol: str) -> int:
+    """Since when the position on ``symbol`` has had no open trade: the later of the start of its
+    current stretch and the last sample in which a trade of that symbol was open."""
+    timeline = timelines(run.truth).get(symbol)
+    since, before = 0, 0.0
+    for t, amount in zip(timeline.times, timeline.amounts, strict=True) if timeline else ():
+        if amount and before * amount <= 0:  # opened, or flipped side
+            since = t
+        before = amount
+    covered = [s.at_ms for s in run.samples if any(symbol_of(p) == symbol for _, p, _ in s.open_trades)]
+    return max([since, *covered])
+
+
 def unrecorded_orders(run: Run) -> tuple[list[dict], list[dict]]:
     """Orders the bot sent that executed on the exchange but are not in freqtrade's database:
     (unexcused, sent just before a SIGKILL)."""
@@ -324,7 +337,9 @@ def check(run: Run) -> list[Row]:
 
     open_symbols = {symbol_of(t.pair) for t in run.trades if t.is_open}
     orphans = [p["symbol"] for p in truth.get("positions", []) if p["symbol"] not in open_symbols]
-    unreported = [s for s in orphans if not any(e.kind == "finding_orphan" and e.pair == pair_of(s) for e in events)]
+    end, report_within = int(truth["now"]), int((limits.reconcile_interval_s + limits.slack_s) * 1000)
+    unreported = [s for s in orphans if end - orphan_since(run, s) > report_within
+                  and not any(e.kind == "finding_orphan" and e.pair == pair_of(s) for e in events)]  # fmt: skip
     rows.append(Row("orphan positions at the end (unreported)", f"{len(orphans)} ({len(unreported)})", not unreported))
 
     naked = unprotected_episodes(run)

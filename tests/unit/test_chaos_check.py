@@ -80,6 +80,16 @@ def test_an_orphan_at_the_end_must_have_been_reported():
     assert row(run(truth=orphan, trades=covered), "orphan").ok
 
 
+def test_an_orphan_younger_than_one_reconcile_interval_need_not_be_reported_yet():
+    history = [position(100 * S, -300, "XRPUSDT"), position(990 * S, -600, "XRPUSDT")]  # grew, same side
+    old = truth(positions=[{"symbol": "XRPUSDT", "amount": "-600"}], position_history=history)
+    assert row(run(truth=old), "orphan").ok is False
+    young = truth(positions=[{"symbol": "XRPUSDT", "amount": "-300"}], position_history=[position(990 * S, -300, "XRPUSDT")])
+    assert row(run(truth=young), "orphan").ok
+    trade_until_recently = (cc.Sample(992 * S, ((4, "XRP/USDT:USDT", True),)),)  # its trade closed after 992 s
+    assert row(run(truth=old, samples=trade_until_recently), "orphan").ok
+
+
 def test_a_position_without_a_stop_beyond_the_limit_must_have_been_reported():
     # long from 100 s to 200 s; the limit is 20 s grace + 30 s + 10 s interval + 5 s slack = 65 s
     history = [position(100 * S, 1), position(200 * S, 0)]
