@@ -353,6 +353,9 @@ def report(r: dict) -> bool:
     print(f"exchange requests per loop added by the plugin (venue log, plugin run - plain run): "
           f"{r['added_requests_per_loop']:+.2f} ({added})")  # fmt: skip
     print(f"  of them naming a symbol (per-trade reads): {r['added_symbol_requests_per_loop'] or 'none'}")
+    if any(v < 0 for v in r["added_requests_by_endpoint"].values()):
+        print("  (a negative count is freqtrade's own scheduled work, e.g. funding fees at :01 and :31, that fell "
+              "into one run only)")  # fmt: skip
     print(f"requests sent from inside the plugin's callbacks: at most {r['plugin_requests_per_loop_max']} per loop "
           f"({ours['plugin_requests_by_endpoint'] or 'none'}), per-trade reads {r['plugin_per_trade_reads']}")  # fmt: skip
     print(f"  goal: at most {r['goal_requests_per_loop']} batched position read per loop, none per trade: "
