@@ -263,6 +263,7 @@ def run_bot(base_url: str, workdir: Path, datadir: Path, strategy: str, pairs: l
     return {
         "strategy": strategy, "trades_opened": opened, "trades_open_after": still_open, "loops": loops,
         "callback_ms_first_loop": per_loop[0] * 1000,
+        "callback_ms_per_loop": [round(v * 1000, 3) for v in per_loop],
         "callback_ms_median": ms(per_loop), "callback_ms_p95": ms(per_loop, 0.95), "callback_ms_max": ms(per_loop, 1.0),
         "callback_ms_median_read_loops": ms(per_loop, reads=True), "callback_ms_p95_read_loops": ms(per_loop, 0.95, True),
         "callback_ms_median_quiet_loops": ms(per_loop, reads=False), "callback_ms_p95_quiet_loops": ms(per_loop, 0.95, False),
