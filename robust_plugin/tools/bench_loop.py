@@ -47,7 +47,7 @@ GOAL_MS = 5.0
 GOAL_REQUESTS = 1
 STAKE = 50.0
 # The plugin with every capability on; aged exits far away so the trades stay open while measured, and
-# reconciliation due every second (every loop or two here; the default is every minute).
+# reconciliation due every few loops (every second with 50 trades; the default is every minute).
 PLUGIN = {"aged": {"max_age": "30d", "grace_period": "6h"}, "reconcile": {"interval": "1s", "grace": "1s"},
           "closing": {"enabled": True, "order_guard": True, "chunked_fallback": True},
           "settlement": {"enabled": True}}  # fmt: skip
@@ -192,7 +192,8 @@ def _config(base_url: str, workdir: Path, pairs: list[str], plugin: bool, stoplo
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
     }  # fmt: skip
     if plugin:
-        config["robust_plugin"] = PLUGIN
+        # reconciliation due every few loops whatever the size: a loop takes some milliseconds per trade
+        config["robust_plugin"] = deep_merge(PLUGIN, {"reconcile": {"interval": f"{max(0.1, 0.02 * len(pairs)):g}s"}})
     config = deep_merge(config, venue_exchange_config(base_url))
     for key in ("ccxt_config", "ccxt_async_config"):  # loopback: ccxt's own throttle only adds sleeps
         config["exchange"][key]["enableRateLimit"] = False
