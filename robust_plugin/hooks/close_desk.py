@@ -100,16 +100,12 @@ class CloseDesk:
             if verifying and state.next_allowed_at is not None and now < state.next_allowed_at:
                 return False
             if exchange_amount is not None:
-                state, check = core.position_seen(state, Decimal(str(exchange_amount)), Decimal(str(amount)),
-                                                  Decimal(str(amount)) * Decimal("0.001"), now)  # fmt: skip
+                state, check, decision = core.check_before_close(state, Decimal(str(exchange_amount)),
+                                                                 Decimal(str(amount)), now)  # fmt: skip
                 if check is not core.PositionCheck.MATCH:
                     self._position_mismatch(trade, check, amount, exchange_amount, exit_reason)
-                if check is core.PositionCheck.GONE:
+                if decision is not core.PreClose.SEND:
                     self._set(trade.id, state)
-                    return False
-                if check is core.PositionCheck.SMALLER:
-                    self._set(trade.id, core.CloseState(core.CloseStatus.BACKING_OFF, state.attempts, state.consecutive_failures,
-                                                        now + 5.0, state.alerted_at_failures))  # fmt: skip
                     return False
             if market_max and amount > market_max and self.chunked_fallback:
                 state = core.CloseState(core.CloseStatus.CHUNKING, state.attempts, 0, None, state.alerted_at_failures,
@@ -258,13 +254,28 @@ class CloseDesk:
                           you_should="check the exchange's order history if this was not expected")  # fmt: skip
         self.persist(trade)
 
-    def next_chunk(self, trade: Any, now: float, rate: float, limits: MarketLimits) -> tuple[float, str] | None:
+    def next_chunk(self, trade: Any, now: float, rate: float, limits: MarketLimits,
+                   exchange_amount: float | None = None) -> tuple[float, str] | None:  # fmt: skip
+        """The next chunk of an escalated close as freqtrade's ``(-stake, tag)``, or None.
+
+        After a doubtful chunk failure (insufficient margin, reduce-only rejection) the close waits
+        for one look at the position (``exchange_amount``, from freqtrade's wallet sync): gone ends
+        it without an order; otherwise chunking goes on, sized on what the exchange still holds.
+        """
         state = self.state(trade)
         try:
+            if core.verification_due(state, now) and exchange_amount is not None:
+                state, check = core.position_seen(state, Decimal(str(exchange_amount)), Decimal(str(trade.amount)),
+                                                  core.size_tolerance(Decimal(str(trade.amount))), now)  # fmt: skip
+                self._set(trade.id, state)
+                if check is not core.PositionCheck.MATCH:
+                    self._position_mismatch(trade, check, float(trade.amount), exchange_amount, "chunked close")
             if not core.may_send_chunk(state, now) or (state.last and state.last.close_type is core.CloseType.CHUNK
                                                        and state.last.outcome == "pending"):  # fmt: skip
                 return None
             amount, step = Decimal(str(trade.amount)), limits.step
+            if exchange_amount:  # close no more than the exchange still holds
+                amount = min(amount, Decimal(str(exchange_amount)))
             plan = plan_chunks(amount, Decimal(str(rate)), limits)
             if not plan.chunks:
                 return None

@@ -222,7 +222,10 @@ class RobustMixin:
             return  # backtests stay fast: nothing per candle touches a database
         bot_name = config.store.bot_name or self.config.get("bot_name") or "freqtrade"  # type: ignore[attr-defined]
         url = config.store.url or default_url(self.config["user_data_dir"])  # type: ignore[attr-defined]
-        self._robust_store = EventStore(url, bot_name)
+        try:
+            self._robust_store = EventStore(url, bot_name)
+        except ValueError as exc:  # StoreConfigError: a bad url or bot name, named in the message
+            raise OperationalException(f"robust_plugin: {exc}") from None
         self._robust_recorder = Recorder(self._robust_store)
         if config.metrics.enabled:
             from robust_plugin.hooks.metrics import start_metrics
@@ -364,8 +367,7 @@ class RobustMixin:
         desk = self._robust_desk
         if not own or desk is None:
             return own
-        position = self.wallets.get_all_positions().get(pair) if self.wallets else None  # type: ignore[attr-defined]
-        exchange_amount = float(position.position) if position is not None else 0.0
+        exchange_amount = self._robust_exchange_amount(pair)
         market_max = market_order_max(self.dp._exchange, pair)  # type: ignore[attr-defined]
         settling = self._robust_settlement is not None and self._robust_settlement.settling(trade.id)
         if settling and exchange_amount > 0:  # the wallet sync just saw the position: settle on it
@@ -389,7 +391,13 @@ class RobustMixin:
         limits = market_limits(self.dp._exchange, trade.pair)  # type: ignore[attr-defined]
         if limits is None:
             return None
-        return desk.next_chunk(trade, current_time.timestamp(), current_exit_rate, limits)
+        return desk.next_chunk(trade, current_time.timestamp(), current_exit_rate, limits,
+                               self._robust_exchange_amount(trade.pair))  # fmt: skip
+
+    def _robust_exchange_amount(self, pair: str) -> float:
+        """The pair's position as freqtrade's wallet sync last read it this loop (no extra request)."""
+        position = self.wallets.get_all_positions().get(pair) if self.wallets else None  # type: ignore[attr-defined]
+        return float(position.position) if position is not None else 0.0
 
     def custom_exit_price(
         self,

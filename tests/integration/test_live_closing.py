@@ -132,6 +132,25 @@ def test_position_above_market_lot_size_is_closed_in_chunks(tmp_path, sample_dat
     assert kinds(events, "close_escalated") and len(kinds(events, "close_chunk")) == len(chunk_orders)
 
 
+def test_a_chunk_refused_for_margin_is_verified_and_chunking_goes_on(tmp_path, sample_datadir):
+    # the second chunk is refused with -2019: the close looks at the position, then sends the rest in chunks.
+    # The exit is the aged policy's (the strategy never exits itself), so only the chunk path can finish it.
+    scenario = ('[[markets]]\nsymbol = "BTCUSDT"\nmarket_max_qty = 0.004\n\n'
+                '[[faults]]\nkind = "insufficient_margin"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [2]\n')  # fmt: skip
+    aged = {"max_age": "4s", "grace_period": "1s", "step_interval": "1s", "loss_step_pct": 5, "max_loss_pct": 50}
+    extra = {"order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True},
+             "rehearsal_hold_seconds": 10**6, "robust_plugin": {**PLUGIN, "aged": aged}}  # fmt: skip
+    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario, extra=extra)
+    [trade] = db["trades"]
+    assert trade["is_open"] == 0 and not truth["positions"], log[-3000:]
+    failed = kinds(events, "close_failed")
+    assert [e["data"]["failure_class"] for e in failed] == ["insufficient_margin"]
+    chunk_orders = closes(truth)
+    entry = [o for o in truth["orders"] if not o["reduce_only"] and o["origin"] == "api"][0]
+    assert sum(float(o["executed_qty"]) for o in chunk_orders) == pytest.approx(float(entry["executed_qty"]))
+    assert len(kinds(events, "close_chunk")) == len(chunk_orders) + 1  # every chunk sent once, the refused one included
+
+
 def test_position_closed_outside_the_bot_is_reconciled_without_an_order(tmp_path, sample_datadir):
     closed = []
 
