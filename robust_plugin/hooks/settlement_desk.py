@@ -146,10 +146,11 @@ class SettlementDesk:
         positions = self._read_positions()
         for job in due:
             self._step(job, positions, now)
+        trades = self.open_trades() if self._dirty or (reconcile_due and positions is not None) else []
         if reconcile_due and positions is not None:
             self._last_reconcile = now
-            self._reconcile(positions, now)
-        self._flush()
+            self._reconcile(trades, positions, now)
+        self._flush(trades)
 
     def _read_positions(self) -> dict[str, tuple[str, float]] | None:
         self.position_reads += 1
@@ -211,10 +212,10 @@ class SettlementDesk:
                               subject=f"entry settlement: {verdict.outcome.value}", happened=verdict.detail,
                               plugin_did=did, you_should=todo, data=data)  # fmt: skip
 
-    def _flush(self) -> None:
+    def _flush(self, open_trades: list) -> None:
         if not self._dirty:
             return
-        trades = {t.id: t for t in self.open_trades()}
+        trades = {t.id: t for t in open_trades}
         for key in list(self._dirty):
             job = self.jobs[key]
             trade = trades.get(job.trade_id)
@@ -224,15 +225,14 @@ class SettlementDesk:
                 except Exception:  # noqa: BLE001
                     logger.exception("robust_plugin: could not store settlement state of trade %s", job.trade_id)
 
-    def _reconcile(self, positions: dict[str, tuple[str, float]], now: float) -> None:
-        trades = self.open_trades()
+    def _reconcile(self, trades: list, positions: dict[str, tuple[str, float]], now: float) -> None:
         settling = {j.trade_id for j in self.jobs.values() if not core.is_final(j)}
         views = []
         for t in trades:
             opened = t.open_date_utc.timestamp() if t.open_date_utc else now
-            stop_live = True
-            if self.stoploss_on_exchange:
-                stop_live = bool(t.has_open_sl_orders) and self._stop_live(t)
+            # freqtrade fetches every open stop order of every trade on each loop (handle_stoploss_on_exchange)
+            # and marks cancelled ones closed: its view is the exchange's as of this loop, at no request of ours
+            stop_live = bool(t.has_open_sl_orders) if self.stoploss_on_exchange else True
             views.append(rec.TradeView(t.id, t.pair, "short" if t.is_short else "long", float(t.amount), opened,
                                        t.id in settling, self.stoploss_on_exchange, stop_live))  # fmt: skip
         self._missing_stops = rec.track_missing_stops(views, self._missing_stops, now)
@@ -256,15 +256,6 @@ class SettlementDesk:
                               you_should=_FINDING_ADVICE[finding.kind], data=data)  # fmt: skip
         for fingerprint in delta.resolved:
             self.recorder.record("finding_resolved", None, fingerprint.split("|")[1], {"fingerprint": fingerprint})
-
-    def _stop_live(self, trade: Any) -> bool:
-        try:
-            live = self.exchange._api.fetch_open_orders(trade.pair, params={"trigger": True})
-        except Exception as error:  # noqa: BLE001 - cannot tell: assume protected, try next time
-            logger.warning("robust_plugin: open stop orders read failed for %s: %s", trade.pair, error)
-            return True
-        ids = {str(o.order_id) for o in trade.open_sl_orders}
-        return any(str(o.get("id")) in ids for o in live)
 
 
 _FINDING_ADVICE = {

@@ -13,9 +13,9 @@ from robust_plugin.tools.backtest_env import ROOT
 
 def test_the_loop_bench_prints_and_writes_its_figures(tmp_path):
     results = tmp_path / "bench" / "results.json"
-    # Without stop orders on the exchange: reconciliation's stop check is the one read made per trade.
+    # With stop orders on the exchange (the default): reconciliation's stop check reads nothing itself.
     command = [sys.executable, "-m", "robust_plugin.tools.bench", "loop", "--quick", "--trades", "3", "--loops", "4",
-               "--no-stoploss-on-exchange", "--results", str(results)]  # fmt: skip
+               "--results", str(results)]  # fmt: skip
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     out = run.stdout
     assert "live loop, 3 open trades, 4 loops" in out, out + run.stderr
