@@ -324,6 +324,8 @@ def run(args: argparse.Namespace) -> int:
                     return 2
                 journal.read()
                 closes, entries = journal.count("close_attempt", "close_chunk"), journal.count("settlement_started")
+                if args.capability == "settlement":  # no settlement events: an entry shows as a new open trade
+                    entries = len({trade[0] for sample in samples for trade in sample.open_trades})
                 if pending and bot.running():
                     restarts.append(cc.Restart(pending["kind"], pending["killed_ms"], int(time.time() * 1000)))
                     pending = None
@@ -336,8 +338,9 @@ def run(args: argparse.Namespace) -> int:
                 if kill:
                     bot.kill()
                     pending = {"kind": kill[0], "killed_ms": int(time.time() * 1000)}
-                    trade = next(e.trade_id for e in reversed(journal.events)
-                                 if e.kind in (("close_attempt", "close_chunk") if kill[0] == "close" else ("settlement_started",)))  # fmt: skip
+                    trade = next((e.trade_id for e in reversed(journal.events)
+                                  if e.kind in (("close_attempt", "close_chunk") if kill[0] == "close" else ("settlement_started",))),
+                                 max((t[0] for t in samples[-1].open_trades), default="?") if samples else "?")  # fmt: skip
                     print(f"[{elapsed:5.0f}s] SIGKILL {kill[1]} (trade {trade}); restarting", flush=True)
                     bot.start()
                 seen_closes, seen_entries = closes, entries
