@@ -250,6 +250,13 @@ def check_before_close(state: CloseState, exchange_amount: Decimal, trade_amount
     return state, check, PreClose.SEND
 
 
+def closing_in_chunks(state: CloseState) -> bool:
+    """The close escalated to chunks, or a refused chunk waits for its look at the position."""
+    if state.status is CloseStatus.CHUNKING:
+        return True
+    return state.status is CloseStatus.VERIFYING and state.last is not None and state.last.close_type is CloseType.CHUNK
+
+
 def verification_due(state: CloseState, now: float) -> bool:
     """A close waits for a look at the position (after a doubtful failure) and its wait is over."""
     return state.status is CloseStatus.VERIFYING and (state.next_allowed_at is None or now >= state.next_allowed_at)

@@ -59,6 +59,10 @@ class CloseDesk:
         self._pairs[trade.id] = trade.pair
         return self._states[trade.id]
 
+    def in_chunked_close(self, trade: Any) -> bool:
+        """The trade's close escalated to chunks (or a chunk waits for its position check)."""
+        return core.closing_in_chunks(self.state(trade))
+
     def _set(self, trade_id: int, state: core.CloseState) -> None:
         self._states[trade_id] = state
         self._dirty.add(trade_id)
@@ -264,7 +268,7 @@ class CloseDesk:
         """
         state = self.state(trade)
         try:
-            if core.verification_due(state, now) and exchange_amount is not None:
+            if core.closing_in_chunks(state) and core.verification_due(state, now) and exchange_amount is not None:
                 state, check = core.position_seen(state, Decimal(str(exchange_amount)), Decimal(str(trade.amount)),
                                                   core.size_tolerance(Decimal(str(trade.amount))), now)  # fmt: skip
                 self._set(trade.id, state)

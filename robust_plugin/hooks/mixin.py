@@ -386,8 +386,8 @@ class RobustMixin:
             current_exit_rate, current_entry_profit, current_exit_profit, **kwargs,
         )  # fmt: skip
         desk = self._robust_desk
-        if own is not None or desk is None:
-            return own
+        if own is not None or desk is None or not desk.in_chunked_close(trade):
+            return own  # nearly every call: no escalated close, nothing to size
         limits = market_limits(self.dp._exchange, trade.pair)  # type: ignore[attr-defined]
         if limits is None:
             return None

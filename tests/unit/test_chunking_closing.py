@@ -163,6 +163,7 @@ def test_a_chunked_close_never_stalls_waiting_for_a_position_check(ops):
         elif op == "wait":
             now += 1000
         assert state.status in (core.CloseStatus.CHUNKING, core.CloseStatus.VERIFYING, core.CloseStatus.GONE)
+        assert core.closing_in_chunks(state) == (state.status is not core.CloseStatus.GONE)  # the chunk path keeps it
         if state.status is core.CloseStatus.VERIFYING:
             assert core.verification_due(state, now + 10_000)  # a look is always due eventually
 
@@ -170,6 +171,7 @@ def test_a_chunked_close_never_stalls_waiting_for_a_position_check(ops):
 @given(UNITS, st.integers(1, 2000).map(lambda n: Decimal(n) / 100), st.floats(0, 1e6))
 def test_the_last_look_before_a_full_close(exchange, trade, now):
     state, check, decision = core.check_before_close(core.CloseState(), exchange, trade, now)
+    assert not core.closing_in_chunks(state)  # a full close's checks never hand it to the chunk path
     if exchange <= 0:
         assert decision is core.PreClose.GONE and state.status is core.CloseStatus.GONE
         assert not core.may_signal_exit(state, now + 1e9)  # no order for a position that is not there
