@@ -30,12 +30,12 @@ class CliError(Exception):
 
 
 def _url(value: str, what: str) -> str:
-    url = value if "://" in value else f"sqlite:///{value}"
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
-        if not path.is_file():
-            raise CliError(f"{what} not found: {path} (give its path or SQLAlchemy URL)")
-    return url
+    from robust_plugin.report_inputs import ReportInputError, sqlite_url
+
+    try:
+        return sqlite_url(value, what)
+    except ReportInputError as error:
+        raise CliError(str(error)) from None
 
 
 def _since(text: str | None) -> datetime | None:
