@@ -20,6 +20,18 @@ class VenueStartError(RuntimeError):
     """The venue process exited or stayed silent instead of listening."""
 
 
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Ask a child process to stop with ``sig``; kill it when it has not exited after ``timeout`` s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @dataclass
 class RunningVenue:
     base_url: str
@@ -82,11 +94,5 @@ def run_venue(
     try:
         yield venue
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, signal.SIGTERM, timeout=10)
         reader.join(timeout=5)  # the last lines ("venue stopped") are in ``output`` afterwards

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
+from robust_plugin.venue.process import stop_process
 
 STRATEGIES = Path(__file__).parent / "strategies"
 
@@ -54,13 +55,7 @@ def run_trade(config: Path, workdir: Path, datadir: Path, strategy: str, until: 
             while time.monotonic() < deadline and proc.poll() is None and not until():
                 time.sleep(1)
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, signal.SIGINT, timeout=30)  # freqtrade's own clean shutdown first
     return log.read_text()
 
 
