@@ -138,8 +138,9 @@ def client_order_id(trade_id: int, attempt: int, close_type: CloseType, prefix: 
 
 
 def may_signal_exit(state: CloseState, now: float) -> bool:
-    """May the plugin (or freqtrade) send a full close now?"""
-    if state.status is CloseStatus.BACKING_OFF:
+    """May the plugin (or freqtrade) send a full close now? A full close waiting for its look at the
+    position may, once its wait is over: that look happens before the order (``check_before_close``)."""
+    if state.status is CloseStatus.BACKING_OFF or (state.status is CloseStatus.VERIFYING and not closing_in_chunks(state)):
         return state.next_allowed_at is None or now >= state.next_allowed_at
     return state.status is CloseStatus.IDLE
 

@@ -182,3 +182,17 @@ def test_the_last_look_before_a_full_close(exchange, trade, now):
     else:
         assert decision is core.PreClose.SEND and state.status is core.CloseStatus.IDLE
         assert check is (core.PositionCheck.LARGER if exchange > trade + core.size_tolerance(trade) else core.PositionCheck.MATCH)
+
+
+def test_a_full_close_refused_for_margin_is_signalled_again_once_its_wait_is_over():
+    # the look at the position happens in the pre-close check; withholding the exit until then stalled the close
+    state, _ = core.start_attempt(core.CloseState(), 0.0, Decimal(1), core.CloseType.FULL, 1)
+    state, _ = core.attempt_failed(state, MARGIN, 0.0, CONFIG)
+    assert state.status is core.CloseStatus.VERIFYING
+    wait = state.next_allowed_at or 0.0
+    assert core.may_signal_exit(state, wait + 1)
+    state, check, decision = core.check_before_close(state, Decimal(1), Decimal(1), wait + 1)
+    assert decision is core.PreClose.SEND
+    chunk, _ = core.start_attempt(core.CloseState(), 0.0, Decimal(1), core.CloseType.CHUNK, 1)
+    chunk, _ = core.attempt_failed(chunk, MARGIN, 0.0, CONFIG)
+    assert not core.may_signal_exit(chunk, 1e9)  # a refused chunk is verified on the chunk path, never as a full close
