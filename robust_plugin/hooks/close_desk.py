@@ -75,8 +75,11 @@ class CloseDesk:
 
     # -- callbacks --------------------------------------------------------------------------
     def may_signal_exit(self, trade: Any, now: float) -> bool:
-        """For ``custom_exit``: False while a close of this trade backs off, is unresolved, or escalated."""
-        return core.may_signal_exit(self.state(trade), now)
+        """For ``custom_exit``: False while a close of this trade backs off or escalated. A close left placing
+        (a lost response whose lookup failed, or a bot killed mid-close) is signalled, so that
+        ``confirm_exit`` looks its order up first; it sends nothing while the lookup cannot tell."""
+        state = self.state(trade)
+        return state.status is core.CloseStatus.PLACING or core.may_signal_exit(state, now)
 
     def confirm_exit(self, trade: Any, amount: float, exit_reason: str, now: float,
                      exchange_amount: float | None, market_max: float | None, settling: bool = False) -> bool:  # fmt: skip
