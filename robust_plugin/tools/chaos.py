@@ -236,7 +236,8 @@ def limits() -> cc.Limits:
     return cc.Limits(reconcile_interval_s=seconds("reconcile", "interval"), reconcile_grace_s=seconds("reconcile", "grace"),
                      unprotected_after_s=seconds("reconcile", "unprotected_after"),
                      settlement_deadline_s=seconds("settlement", "deadline"),
-                     alert_min_interval_s=seconds("alerts", "min_interval"))  # fmt: skip
+                     alert_min_interval_s=seconds("alerts", "min_interval"),
+                     close_backoff_max_s=seconds("closing", "backoff_max"))  # fmt: skip
 
 
 class Bot:
@@ -356,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{entries} entries, close attempts {closes}, faults fired {health.get('faults_fired', '?')}, "
                           f"findings {sum(e.kind.startswith('finding_') for e in journal.events)}, "
                           f"alerts {journal.count('alert')}", flush=True)  # fmt: skip
+            stopped_ms = int(time.time() * 1000)
             bot.stop()
             if pending:  # the last restart never came up: count its downtime to the end
                 restarts.append(cc.Restart(pending["kind"], pending["killed_ms"], int(time.time() * 1000)))
@@ -365,7 +367,8 @@ def run(args: argparse.Namespace) -> int:
             (workdir / "samples.json").write_text(json.dumps([[s.at_ms, s.open_trades] for s in samples]))
             (workdir / "restarts.json").write_text(json.dumps([[r.kind, r.killed_ms, r.ready_ms] for r in restarts]))
         trades, orders = _database(workdir / "trades.sqlite")
-        rows = cc.check(cc.Run(truth, trades, orders, tuple(journal.read()), tuple(samples), tuple(restarts), limits()))
+        rows = cc.check(cc.Run(truth, trades, orders, tuple(journal.read()), tuple(samples), tuple(restarts), limits(),
+                                stopped_ms=stopped_ms))  # fmt: skip
         return report(rows)
 
 

@@ -45,6 +45,7 @@ class Limits:
     unprotected_after_s: float
     settlement_deadline_s: float
     alert_min_interval_s: float
+    close_backoff_max_s: float = 300.0
     slack_s: float = 10.0
 
     @property
@@ -58,6 +59,12 @@ class Limits:
         younger than its grace to settlement, then reports a stop missing for ``unprotected_after``
         at its next run."""
         return int((self.reconcile_grace_s + self.unprotected_after_s + self.reconcile_interval_s + self.slack_s) * 1000)
+
+
+    @property
+    def stall_limit_ms(self) -> int:
+        """A close that has started shows an attempt, a failure or an alert at least this often."""
+        return int((self.close_backoff_max_s + 3 * self.slack_s) * 1000)
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,8 @@ class Run:
     restarts: tuple[Restart, ...]
     limits: Limits
     expected_restarts: tuple[str, ...] = ("close", "settlement")
-    kill_window_ms: int = 5000  # an order sent this shortly before a SIGKILL may die unrecorded with the bot
+    stopped_ms: int | None = None  # when the runner stopped freqtrade at the end (SIGINT)
+    kill_window_ms: int = 5000  # an order sent this shortly before a SIGKILL or the stop may die unrecorded with the bot
 
 
 @dataclass(frozen=True)
@@ -268,16 +276,32 @@ def orphan_since(run: Run, symbol: str) -> int:
     return max([since, *covered])
 
 
+def stalled_closes(run: Run) -> list[int]:
+    """Open trades whose close started but which showed no close activity for longer than the
+    plugin's longest wait, and whose last word was not an alert handing the trade to the user."""
+    end = int(run.truth["now"])
+    downtime = _downtime(run)
+    open_ids = {t.id for t in run.trades if t.is_open}
+    started = {e.trade_id for e in run.events if e.kind in ("close_attempt", "close_chunk")}
+    last: dict[int, Event] = {}
+    for e in run.events:
+        if e.trade_id in open_ids and (e.kind == "alert" or e.kind.startswith("close_")):  # attempts, failures, waits
+            last[e.trade_id] = e
+    return sorted(t for t in open_ids & started
+                  if last[t].kind != "alert" and up_ms(last[t].at_ms, end, downtime) > run.limits.stall_limit_ms)  # fmt: skip
+
+
 def unrecorded_orders(run: Run) -> tuple[list[dict], list[dict]]:
     """Orders the bot sent that executed on the exchange but are not in freqtrade's database:
-    (unexcused, sent just before a SIGKILL)."""
+    (unexcused, sent just before a SIGKILL or the final stop)."""
     known = {o.exchange_id for o in run.orders}
+    deaths = [r.killed_ms for r in run.restarts] + ([run.stopped_ms] if run.stopped_ms else [])
     unexcused, at_kill = [], []
     for order in run.truth.get("orders", []):
         if order.get("origin", "api") != "api" or float(order["executed_qty"]) <= 0 or str(order["order_id"]) in known:
             continue
         sent = int(order["time"])
-        killed = any(r.killed_ms - run.kill_window_ms <= sent <= r.killed_ms for r in run.restarts)
+        killed = any(t - run.kill_window_ms <= sent <= t + run.kill_window_ms for t in deaths)
         (at_kill if killed else unexcused).append(order)
     return unexcused, at_kill
 
@@ -349,11 +373,15 @@ def check(run: Run) -> list[Row]:
     rows.append(Row(f"position-seconds without a stop beyond {_seconds(limits.unprotected_limit_ms)} (unreported)",
                     f"{excess / 1000:.0f} in {len(over)} ({len(silent)})", not silent))  # fmt: skip
 
+    stalled = stalled_closes(run)
+    rows.append(Row(f"closes started and then silent > {_seconds(limits.stall_limit_ms)}", str(len(stalled)), not stalled))
+
     doubles = double_closes(truth)
     rows.append(Row("close orders executed twice for one decision", str(len(doubles)), not doubles))
 
     lost, at_kill = unrecorded_orders(run)
-    rows.append(Row("executed orders freqtrade never recorded (at a SIGKILL)", f"{len(lost)} ({len(at_kill)})", not lost))
+    rows.append(Row("executed orders freqtrade never recorded (at a kill or the stop)", f"{len(lost)} ({len(at_kill)})",
+                    not lost))  # fmt: skip
 
     ghosts = ghost_episodes(run)
     longer = [g for g in ghosts if g.up_ms > limits.reconcile_interval_s * 1000]

@@ -42,9 +42,9 @@ def test_short_chaos_rehearsal_keeps_every_invariant():
     assert "SIGKILL in the middle of a close" in output and "SIGKILL between an entry fill" in output
     for kind in ("lost_response", "rate_limit", "server_error", "position_lag", "external"):
         assert kind in output, f"{kind} never fired"
-    for name in ("orphan positions at the end", "position-seconds without a stop", "close orders executed twice",
-                 "executed orders freqtrade never recorded", "open trades without a position",
-                 "findings that deserve an alert", "events missing after restarts"):  # fmt: skip
+    for name in ("orphan positions at the end", "position-seconds without a stop", "closes started and then silent",
+                 "close orders executed twice", "executed orders freqtrade never recorded",
+                 "open trades without a position", "findings that deserve an alert", "events missing after restarts"):  # fmt: skip
         assert _row(output, name).rstrip(" │").endswith("yes"), _row(output, name)
     closed = int(_row(output, "trades (closed / open)").split("│")[2].split("/")[0])
     assert closed >= 20, _row(output, "trades (closed / open)")

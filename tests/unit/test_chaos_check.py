@@ -12,7 +12,7 @@ from robust_plugin.tools import chaos_check as cc
 
 S = 1000  # ms
 LIMITS = cc.Limits(reconcile_interval_s=10, reconcile_grace_s=20, unprotected_after_s=30, settlement_deadline_s=60,
-                   alert_min_interval_s=60, slack_s=5)  # fmt: skip
+                   alert_min_interval_s=60, close_backoff_max_s=10, slack_s=5)  # fmt: skip
 BOTH_KILLS = (cc.Restart("close", 500 * S, 510 * S), cc.Restart("settlement", 600 * S, 610 * S))
 PAIR, SYMBOL = "BTC/USDT:USDT", "BTCUSDT"
 
@@ -54,7 +54,7 @@ def test_an_empty_clean_run_breaks_nothing_and_prints_every_row():
     rows = cc.check(run())
     assert cc.broken(rows) == []
     names = " | ".join(r.check for r in rows)
-    for part in ("trades", "faults fired", "SIGKILL", "orphan", "without a stop", "executed twice", "never recorded",
+    for part in ("trades", "faults fired", "SIGKILL", "orphan", "without a stop", "silent", "executed twice", "never recorded",
                  "without a position", "alert", "events missing"):  # fmt: skip
         assert part in names
 
@@ -115,6 +115,21 @@ def test_a_stop_still_open_at_the_end_covers_the_position_to_the_end():
     assert row(run(truth=truth(position_history=history)), "position-seconds").ok is False
 
 
+def test_a_close_that_started_and_then_went_silent_fails():
+    # limit: 10 s longest backoff + 3 x 5 s slack = 25 s; the run ends at 1000 s
+    open_trade = (cc.Trade(9, PAIR, False, True),)
+    silent = (event("close_attempt", 900 * S, trade_id=9), event("close_failed", 900 * S, trade_id=9))
+    assert row(run(trades=open_trade, events=silent), "closes started").ok is False
+    retrying = (*silent, event("close_attempt", 990 * S, trade_id=9))
+    assert row(run(trades=open_trade, events=retrying), "closes started").ok
+    handed_over = (*silent, event("alert", 901 * S, trade_id=9, subject="close keeps failing"))
+    assert row(run(trades=open_trade, events=handed_over), "closes started").ok
+    closed = (cc.Trade(9, PAIR, False, False),)
+    assert row(run(trades=closed, events=silent), "closes started").ok
+    never_started = (event("aged_stage", 100 * S, trade_id=9),)
+    assert row(run(trades=open_trade, events=never_started), "closes started").ok
+
+
 def test_two_executed_full_closes_for_one_trade_fail():
     once = [venue_order(1, "chaos-t5-x1"), venue_order(2, "chaos-t5-x2", executed="0")]
     assert row(run(truth=truth(orders=once)), "close orders executed twice").ok
@@ -131,6 +146,8 @@ def test_an_executed_order_freqtrade_never_recorded_fails_unless_a_sigkill_took_
     assert row(run(truth=lost, orders=recorded), "executed orders").ok
     killed = (cc.Restart("close", 302 * S, 320 * S), BOTH_KILLS[1])
     assert row(run(truth=lost, restarts=killed), "executed orders").ok
+    assert row(run(truth=lost, stopped_ms=299 * S), "executed orders").ok  # in flight when the run stopped the bot
+    assert row(run(truth=lost, stopped_ms=400 * S), "executed orders").ok is False
     outside = truth(orders=[venue_order(8, "web_1", origin="external"), venue_order(9, "autoclose-1", origin="liquidation")])
     assert row(run(truth=outside), "executed orders").ok
 
