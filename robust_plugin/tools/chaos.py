@@ -293,7 +293,7 @@ def _scenario(args: argparse.Namespace, workdir: Path, symbols: list[str], durat
     path.write_text(SCENARIO.format(seed=args.seed, orphan=cc.symbol_of(ORPHAN_PAIR), orphan_qty=ORPHAN_QTY,
                                     first=symbols[0], second=symbols[1 % len(symbols)],
                                     orphan_at=int(duration * 0.2), cancel_at=int(duration * 0.3),
-                                    halt_at=int(duration * 0.35), halt_until=int(duration * 0.35) + 60,
+                                    halt_at=int(duration * 0.35), halt_until=int(duration * 0.35) + 20,
                                     close_at=int(duration * 0.5), phantom_at=int(duration * 0.8)))  # fmt: skip
     return path
 
