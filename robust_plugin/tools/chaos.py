@@ -27,7 +27,7 @@ from pathlib import Path
 from robust_plugin.tools import chaos_check as cc
 from robust_plugin.tools import sampledata
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
-from robust_plugin.venue.process import run_venue
+from robust_plugin.venue.process import run_venue, stop_process
 
 KEY, SECRET = "chaos-key", "chaos-secret"
 PAIRS = tuple(f"{base}/USDT:USDT" for base in (
@@ -278,12 +278,8 @@ class Bot:
             self.proc.wait()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc:
+            stop_process(self.proc, signal.SIGINT, timeout=30)  # freqtrade's own clean shutdown first
 
 
 def _scenario(args: argparse.Namespace, workdir: Path, symbols: list[str], duration: float) -> Path:
