@@ -51,7 +51,8 @@ def test_a_failing_listener_does_not_stop_the_store_or_the_others(tmp_path, capl
     recorder.subscribe(heard.append)
     recorder.record("finding_orphan", None, "ETH/USDT:USDT", {"kind": "orphan"}, "critical")
     assert [e.kind for e in store.events()] == ["finding_orphan"] and len(heard) == 1
-    assert "listener" in caplog.records[0].getMessage()
+    errors = [r for r in caplog.records if r.name == "robust_plugin.hooks.recorder" and r.levelname == "ERROR"]
+    assert len(errors) == 1 and "listener" in errors[0].getMessage() and "finding_orphan" in errors[0].getMessage()
 
 
 def test_announced_facts_reach_listeners_but_not_the_store(tmp_path):
