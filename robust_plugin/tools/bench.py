@@ -236,7 +236,8 @@ PARTS = ("backtest", "loop", "settlement", "closing")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m robust_plugin.tools.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("parts", nargs="*", choices=PARTS, default=[])
+    # no ``choices`` here: Python 3.11's argparse checks an empty ``nargs="*"`` default against them
+    parser.add_argument("parts", nargs="*", default=[], metavar="PART", help=f"any of {', '.join(PARTS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller data, fewer rounds")
     parser.add_argument("--trades", type=int, help="loop: open trades (default 50; 5 with --quick)")
     parser.add_argument("--loops", type=int, help="loop: measured loops (default 30; 5 with --quick)")
@@ -247,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("trades", "loops"):
         if getattr(args, name) is not None and getattr(args, name) < 2:
             parser.error(f"--{name} must be at least 2")
+    unknown = [p for p in args.parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r} (choose from {', '.join(PARTS)})")
     parts = args.parts or list(PARTS)
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     results: dict = {"when": when, "quick": args.quick}
