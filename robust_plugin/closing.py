@@ -145,6 +145,14 @@ def may_signal_exit(state: CloseState, now: float) -> bool:
     return state.status is CloseStatus.IDLE
 
 
+def may_request_exit(state: CloseState, now: float) -> bool:
+    """May ``custom_exit`` signal the exit, so freqtrade asks ``confirm_trade_exit``? As
+    :func:`may_signal_exit`, and also while an attempt's outcome is unknown (``PLACING``): the
+    confirmation looks that order up first and sends nothing while the lookup cannot tell, so a close
+    left placing (a lost response, a bot killed mid-close) is never stuck."""
+    return state.status is CloseStatus.PLACING or may_signal_exit(state, now)
+
+
 def may_send_chunk(state: CloseState, now: float) -> bool:
     if state.status is not CloseStatus.CHUNKING:
         return False

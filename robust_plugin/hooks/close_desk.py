@@ -78,8 +78,7 @@ class CloseDesk:
         """For ``custom_exit``: False while a close of this trade backs off or escalated. A close left placing
         (a lost response whose lookup failed, or a bot killed mid-close) is signalled, so that
         ``confirm_exit`` looks its order up first; it sends nothing while the lookup cannot tell."""
-        state = self.state(trade)
-        return state.status is core.CloseStatus.PLACING or core.may_signal_exit(state, now)
+        return core.may_request_exit(self.state(trade), now)
 
     def confirm_exit(self, trade: Any, amount: float, exit_reason: str, now: float,
                      exchange_amount: float | None, market_max: float | None, settling: bool = False) -> bool:  # fmt: skip

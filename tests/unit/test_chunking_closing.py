@@ -88,7 +88,10 @@ def test_no_exit_is_ever_allowed_while_an_order_is_placing(ops):
         elif op == "wait":
             now += 1000
         if state.status is core.CloseStatus.PLACING:
-            assert not core.may_signal_exit(state, now)
+            assert not core.may_signal_exit(state, now)  # no new order while one's outcome is unknown
+            assert core.may_request_exit(state, now)  # but confirm_trade_exit runs, to look it up
+        else:
+            assert core.may_request_exit(state, now) == core.may_signal_exit(state, now)
         assert core.CloseState.from_dict(state.to_dict()).status is state.status
 
 
