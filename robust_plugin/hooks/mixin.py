@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from freqtrade.enums import RunMode
@@ -27,8 +27,10 @@ from robust_plugin.config import SECTION, PluginConfig, PluginConfigError, plugi
 from robust_plugin.hooks.aged_exits import AgedExits
 from robust_plugin.hooks.alerts import Alerter
 from robust_plugin.hooks.close_desk import CloseDesk
+from robust_plugin.hooks.fast_callbacks import install_fast_callbacks
 from robust_plugin.hooks.market_facts import market_limits, market_order_max
 from robust_plugin.hooks.order_guard import OrderGuard
+from robust_plugin.hooks import trade_rows
 from robust_plugin.hooks.settlement_desk import SettlementDesk
 from robust_plugin.hooks.journal import AgedJournal
 from robust_plugin.hooks.recorder import Recorder
@@ -146,74 +148,12 @@ class RobustMixin:
         )
 
     def _robust_fast_backtest_callbacks(self) -> None:
-        """Let freqtrade skip its protective deep copy of the trade for the plugin's trade callbacks
-        (``custom_exit``, ``custom_exit_price``, ``adjust_trade_position``, ``confirm_trade_exit``,
-        ``order_filled``) that the strategy does not define itself; in backtesting and hyperopt also
-        leave ``bot_loop_start`` to freqtrade's default when the plugin has nothing to do per candle.
-
-        freqtrade 2026.9 deep-copies the trade for every call of a callback a strategy implements
-        (``strategy_safe_wrapper``) and skips the copy for ``IStrategy``'s own defaults, recognised by
-        ``__qualname__``. Called per open trade per candle in backtesting, that copy costs more than
-        the whole backtest of a plain strategy; live, it is about 0.7 ms per open trade and loop (35 ms
-        a loop with 50 trades). The plugin only reads the trade on these paths: its per-trade state
-        goes through ``set_custom_data``, which freqtrade stores by trade id, and nothing else is
-        written. So the copy protects nothing; the user's own callbacks, when defined, keep getting
-        copies because then this is not applied. Version-checked like the order guard.
-        """
+        """Spare the plugin's read-only callbacks freqtrade's protective copy of the trade (see
+        :mod:`robust_plugin.hooks.fast_callbacks`)."""
         mode = self._robust_runmode()
         backtest = mode in (RunMode.BACKTEST, RunMode.HYPEROPT)
-        if not backtest and mode not in _LIVE_MODES:
-            return
-        from freqtrade.strategy import IStrategy, strategy_wrapper
-
-        try:
-            guarded = '"IStrategy."' in inspect.getsource(strategy_wrapper.strategy_safe_wrapper)
-        except (OSError, TypeError):
-            guarded = False
-        if not guarded:
-            return
-        mro = type(self).__mro__
-        if backtest and next(k for k in mro if "bot_loop_start" in vars(k)) is RobustMixin:
-            self.bot_loop_start = IStrategy.bot_loop_start.__get__(self)  # nothing of ours to do per candle
-        for name in ("custom_exit", "custom_exit_price", "adjust_trade_position", "confirm_trade_exit", "order_filled"):
-            mro = type(self).__mro__
-            owner = next(klass for klass in mro if name in vars(klass))
-            after = mro[mro.index(RobustMixin) + 1:]
-            parent = next(klass for klass in after if name in vars(klass))
-            if owner is not RobustMixin or parent is not IStrategy:
-                continue  # the strategy has its own: freqtrade keeps protecting it
-            bound = getattr(self, name)
-
-            def fast(*args, _bound=bound, **kwargs):
-                return _bound(*args, **kwargs)
-
-            if name == "custom_exit" and self._robust_aged is not None and self._robust_aged.policy_source is None:
-                fast = self._robust_young_trade_shortcut(bound)
-
-            fast.__qualname__ = f"IStrategy.{name}"  # read-only use of the trade: no protective copy needed
-            fast.__name__ = name  # what freqtrade names in its log when a callback fails
-            setattr(self, name, fast)
-            if name == "custom_exit":
-                self._robust_default_custom_exit = True  # IStrategy's default returns None: skip calling it
-
-    def _robust_young_trade_shortcut(self, bound):
-        """``custom_exit`` for backtests: trades younger than ``max_age`` (nearly every call) return at
-        once from a cache of open times, without the rest of the call chain."""
-        aged = self._robust_aged
-        assert aged is not None
-        policy = aged.policy
-        young = min(policy.max_age, policy.force_close_after if policy.force_close_after is not None else policy.max_age)
-        opened = aged._opened
-
-        def custom_exit(*args, **kwargs):
-            trade = kwargs.get("trade")
-            if trade is not None:
-                started = opened.get((trade.id, trade.open_date))
-                if started is not None and kwargs["current_time"].timestamp() - started < young:
-                    return None
-            return bound(*args, **kwargs)
-
-        return custom_exit
+        if backtest or mode in _LIVE_MODES:
+            self._robust_default_custom_exit = install_fast_callbacks(self, RobustMixin, backtest, self._robust_aged)
 
     def _robust_open_store(self) -> None:
         config = self.robust_config
@@ -303,9 +243,9 @@ class RobustMixin:
             reconcile_grace_s=config.reconcile.grace,
             unprotected_after_s=config.reconcile.unprotected_after,
             stoploss_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),  # type: ignore[attr-defined]
-            open_trades=lambda: Trade.get_open_trades(),
-            closed_since=lambda since: Trade.get_trades_proxy(
-                is_open=False, close_date=datetime.fromtimestamp(since, timezone.utc).replace(tzinfo=None)),
+            open_trades=trade_rows.open_trade_rows,
+            closed_since=trade_rows.closed_trade_rows,
+            load_trade=trade_rows.load_trade,
         )
         desk.resume(Trade.get_open_trades())
         self._robust_settlement = desk

@@ -43,7 +43,8 @@ class SettlementDesk:
                  loop_interval_s: float, reconcile_every_s: float | None, reconcile_grace_s: float = 30.0,
                  unprotected_after_s: float = 60.0, stoploss_on_exchange: bool = False,
                  open_trades: Callable[[], list] | None = None, clock: Callable[[], float] = time.time,
-                 closed_since: Callable[[float], list] | None = None):  # fmt: skip
+                 closed_since: Callable[[float], list] | None = None,
+                 load_trade: Callable[[int], Any] | None = None):  # fmt: skip
         self.policy = policy
         self.exchange = exchange
         self.alerts = alerts
@@ -53,8 +54,11 @@ class SettlementDesk:
         self.reconcile_grace_s = reconcile_grace_s
         self.unprotected_after_s = unprotected_after_s
         self.stoploss_on_exchange = stoploss_on_exchange
+        # open trades and trades closed after an epoch time, as rows with what reconciliation reads
+        # (:class:`robust_plugin.hooks.trade_rows.TradeRow` or freqtrade's ``Trade``)
         self.open_trades = open_trades or (lambda: [])
-        self.closed_since = closed_since or (lambda since: [])  # trades closed after an epoch time
+        self.closed_since = closed_since or (lambda since: [])
+        self.load_trade = load_trade or (lambda trade_id: None)  # freqtrade's Trade, to store a job on
         self.clock = clock
         self.jobs: dict[str, core.SettlementJob] = {}
         self._dirty: set[str] = set()
@@ -146,11 +150,10 @@ class SettlementDesk:
         positions = self._read_positions()
         for job in due:
             self._step(job, positions, now)
-        trades = self.open_trades() if self._dirty or (reconcile_due and positions is not None) else []
         if reconcile_due and positions is not None:
             self._last_reconcile = now
-            self._reconcile(trades, positions, now)
-        self._flush(trades)
+            self._reconcile(self.open_trades(), positions, now)
+        self._flush()
 
     def _read_positions(self) -> dict[str, tuple[str, float]] | None:
         self.position_reads += 1
@@ -212,13 +215,11 @@ class SettlementDesk:
                               subject=f"entry settlement: {verdict.outcome.value}", happened=verdict.detail,
                               plugin_did=did, you_should=todo, data=data)  # fmt: skip
 
-    def _flush(self, open_trades: list) -> None:
-        if not self._dirty:
-            return
-        trades = {t.id: t for t in open_trades}
+    def _flush(self) -> None:
+        """Store the jobs stepped this loop on their trades."""
         for key in list(self._dirty):
             job = self.jobs[key]
-            trade = trades.get(job.trade_id)
+            trade = self.load_trade(job.trade_id)
             if trade is not None:
                 try:
                     self._persist(trade, job)

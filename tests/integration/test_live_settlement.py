@@ -25,11 +25,18 @@ def run_settle(tmp_path, datadir, scenario: str, plugin: dict, hold: float, unti
                 during(venue)
             if until is not None:
                 return until(tmp_path, venue)
-            return all_trades_closed(tmp_path) and not venue_state(venue.base_url)["positions"]
+            return all_trades_closed(tmp_path) and not venue_state(venue.base_url)["positions"] and settled(tmp_path)
 
         log = run_trade(config, tmp_path, datadir, "RobustRehearsalStrategy", until=finished, timeout=timeout)
         truth = venue_state(venue.base_url)
     return truth, freqtrade_db(tmp_path), plugin_events(tmp_path), log
+
+
+def settled(workdir) -> bool:
+    """Every settlement job started has its outcome recorded (the verdict may come a moment after
+    freqtrade closed the trade: stopping the bot then would lose it)."""
+    kinds_ = [e["kind"] for e in plugin_events(workdir) if e["kind"].startswith("settlement_")]
+    return kinds_.count("settlement_started") == len(kinds_) - kinds_.count("settlement_started")
 
 
 def kinds(events, kind):
