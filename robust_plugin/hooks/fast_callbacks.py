@@ -14,6 +14,7 @@ defaults by name, nothing is changed.
 from __future__ import annotations
 
 import inspect
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 _TRADE_CALLBACKS = ("custom_exit", "custom_exit_price", "adjust_trade_position", "confirm_trade_exit", "order_filled")
@@ -69,18 +70,29 @@ def install_fast_callbacks(strategy: Any, mixin: type, backtest: bool, aged: Any
 
 
 def _young_trade_shortcut(bound, aged):
-    """``custom_exit`` for trades younger than ``max_age`` (nearly every call in a backtest): returns
-    at once from the aged adapter's cache of open times, without the rest of the call chain."""
+    """``custom_exit`` for trades younger than ``max_age`` (nearly every call in a backtest): one
+    dictionary lookup and one datetime comparison, without the rest of the call chain. A trade's
+    "young until" time is cached the first time the aged adapter has seen it."""
     policy = aged.policy
-    young = min(policy.max_age, policy.force_close_after if policy.force_close_after is not None else policy.max_age)
+    young = timedelta(seconds=min(policy.max_age, policy.force_close_after if policy.force_close_after is not None
+                                  else policy.max_age))  # fmt: skip
     opened = aged._opened
+    young_until: dict[int, tuple[datetime, datetime]] = {}  # trade id -> (open date, young until)
 
     def custom_exit(*args, **kwargs):
         trade = kwargs.get("trade")
-        if trade is not None:
-            started = opened.get((trade.id, trade.open_date))
-            if started is not None and kwargs["current_time"].timestamp() - started < young:
-                return None
-        return bound(*args, **kwargs)
+        if trade is None:
+            return bound(*args, **kwargs)
+        now = kwargs["current_time"]
+        cached = young_until.get(trade.id)
+        if cached is not None and cached[0] == trade.open_date and now < cached[1]:
+            return None
+        result = bound(*args, **kwargs)
+        started = opened.get((trade.id, trade.open_date))
+        if started is not None:
+            tz = now.tzinfo
+            until = datetime.fromtimestamp(started, timezone.utc) + young
+            young_until[trade.id] = (trade.open_date, until if tz is not None else until.replace(tzinfo=None))
+        return result
 
     return custom_exit

@@ -206,6 +206,9 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
                 urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10)
                 urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", data=body, method="POST"), timeout=10)
                 side = "buy" if i % 2 == 0 else "sell"
+                # positionRisk shows the position as of ``lag`` ago: the previous round's position must
+                # be that far in the past, or a lagged view would show it and pass for this fill
+                sleep(lag + 0.5)
                 filled_at = venue_clock()
                 main.create_order("BTC/USDT:USDT", "market", side, 0.01)
                 visible_at = filled_at + lag
