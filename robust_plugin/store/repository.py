@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from robust_plugin.store import migrate
 from robust_plugin.store.engine import check_bot_name, open_engine
 from robust_plugin.store.models import EventRow
 
@@ -59,6 +58,8 @@ class EventStore:
     def __init__(self, url: str, bot_name: str) -> None:
         self.url = url
         self.bot_name = check_bot_name(bot_name)
+        from robust_plugin.store import migrate  # Alembic loads only when a store opens, never in a backtest
+
         self.revision = migrate.upgrade(url)
         self.engine: Engine = open_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

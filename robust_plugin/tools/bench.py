@@ -4,9 +4,12 @@
 
 * ``backtest``: freqtrade's real ``Backtesting`` of ``SamplePlainStrategy`` and of
   ``SampleAgedStrategy`` (the same strategy with ``RobustMixin``) over 10 pairs × 60 days of 5m
-  candles: one warm-up round that is not counted, then seven alternating rounds. Runs of the same
+  candles: one warm-up round that is not counted, then nine alternating rounds. Runs of the same
   round share the machine's load, so the goal (at most 1.03×) is judged on the median of the
-  per-round ratios; the ratio of the best times and the CPU-time ratio are printed beside it.
+  per-round ratios; the ratio of the best times and the CPU-time ratio are printed beside it. Each
+  timed run starts with the objects already alive frozen out of the garbage collector
+  (``gc.freeze``), so a full collection's cost depends on what that run allocates, not on what
+  earlier runs left on the heap.
 * ``loop``: freqtrade's live loop (``FreqtradeBot.process`` in this process, live mode against the
   venue) with 50 open trades, with and without the plugin: the plugin's time per loop (goal: under
   5 ms) and the exchange requests it adds per loop (goal: at most one batched position read, none
@@ -20,6 +23,8 @@
 
 Results are also written to ``user_data/bench/results.json`` (the latest figures of each part) and
 appended to ``user_data/bench/history.jsonl`` (one line per run), so they can be compared over time.
+freqtrade's own log lines go to ``freqtrade.log`` beside them, so the terminal shows progress and
+figures.
 """
 
 from __future__ import annotations
@@ -40,14 +45,14 @@ from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, v
 from robust_plugin.venue.process import run_venue
 
 RESULTS = ROOT / "user_data" / "bench" / "results.json"
-ROUNDS, ROUNDS_QUICK = 7, 2  # backtest: counted alternating rounds, after one warm-up round
+ROUNDS, ROUNDS_QUICK = 9, 2  # backtest: counted alternating rounds, after one warm-up round
 HISTORY = RESULTS.with_name("history.jsonl")
 STRATEGIES = ROOT / "user_data" / "strategies"
 
 
 # -- backtest cost of the mixin --------------------------------------------------------------------
 def _backtest_seconds(base_url: str, datadir: Path, strategy: str, pairs: list[str], tmp: Path,
-                      plugin: dict | None = None) -> tuple[float, float, int]:  # fmt: skip
+                      plugin: dict | None = None, log: Path | None = None) -> tuple[float, float, int]:  # fmt: skip
     """Wall and CPU seconds of one backtest's signals and trade loop, and its trade count."""
     from freqtrade.configuration import Configuration
     from freqtrade.enums import RunMode
@@ -58,6 +63,8 @@ def _backtest_seconds(base_url: str, datadir: Path, strategy: str, pairs: list[s
     config["max_open_trades"] = len(pairs)
     if plugin is not None:
         config["robust_plugin"] = deep_merge(config["robust_plugin"], plugin)
+    if log is not None:
+        config["log_config"] = freqtrade_log_config(log)
     path = tmp / f"{strategy}{'-custom' if plugin else ''}.json"
     path.write_text(json.dumps(config))
     args = {"config": [str(path)], "user_data_dir": str(tmp), "datadir": str(datadir), "strategy": strategy,
@@ -70,19 +77,24 @@ def _backtest_seconds(base_url: str, datadir: Path, strategy: str, pairs: list[s
         data, timerange = backtesting.load_bt_data()
         backtesting._load_bt_data_detail()
         backtesting._set_strategy(backtesting.strategylist[0])
-        gc.collect()  # garbage left by the previous run is not this run's cost
-        start, start_cpu = time.perf_counter(), time.process_time()  # what differs: signals and the trade loop
-        preprocessed = backtesting.strategy.advise_all_indicators(data)
-        trimmed = trim_dataframes(preprocessed, timerange, backtesting.required_startup)
-        min_date, max_date = history.get_timerange(trimmed)
-        result = backtesting.backtest(processed=preprocessed, start_date=min_date, end_date=max_date)
-        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        gc.collect()  # garbage left by the previous run is not this run's cost,
+        gc.freeze()  # nor is walking the objects it left alive in every full collection
+        try:
+            start, start_cpu = time.perf_counter(), time.process_time()  # what differs: signals and the trade loop
+            preprocessed = backtesting.strategy.advise_all_indicators(data)
+            trimmed = trim_dataframes(preprocessed, timerange, backtesting.required_startup)
+            min_date, max_date = history.get_timerange(trimmed)
+            result = backtesting.backtest(processed=preprocessed, start_date=min_date, end_date=max_date)
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        finally:
+            gc.unfreeze()
         return elapsed, cpu, len(result["results"])
     finally:
+        backtesting.exchange.close()  # its ccxt sessions, or asyncio reports them unclosed
         Backtesting.cleanup()
 
 
-def bench_backtest(quick: bool) -> dict:
+def bench_backtest(quick: bool, log: Path | None = None) -> dict:
     pairs = list(sampledata.ALL_PAIRS)[: 4 if quick else 10]
     days = 20 if quick else 60
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -103,7 +115,7 @@ def bench_backtest(quick: bool) -> dict:
                 order = list(runs) if round_ % 2 == 0 else list(reversed(runs))  # alternate: no order bias
                 for name in order:
                     strategy, plugin = runs[name]
-                    seconds, cpu_seconds, count = _backtest_seconds(venue.base_url, datadir, strategy, pairs, tmp, plugin)
+                    seconds, cpu_seconds, count = _backtest_seconds(venue.base_url, datadir, strategy, pairs, tmp, plugin, log)
                     label = f"round {round_}" if round_ else "warm-up"
                     print(f"  {label:8} {name:14} {seconds:6.2f} s  {count} trades", flush=True)
                     if round_:
@@ -128,6 +140,15 @@ def backtest_summary(times: dict[str, list[float]], cpu: dict[str, list[float]],
             "ratio_best": best["mixin_dormant"] / best["plain"],
             "ratio_cpu": statistics.median(d / p for d, p in zip(cpu["mixin_dormant"], cpu["plain"])),
             "ratio_active": statistics.median(paired_active)}  # fmt: skip
+
+
+def freqtrade_log_config(path: Path) -> dict:
+    """freqtrade's ``log_config`` that sends its log lines to ``path`` instead of the terminal, where
+    they would bury the progress lines and the figures."""
+    return {"version": 1, "disable_existing_loggers": False,
+            "formatters": {"standard": {"format": "%(asctime)s - %(name)s - %(levelname)s - %(message)s"}},
+            "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "standard"}},
+            "root": {"handlers": ["file"], "level": "INFO"}}  # fmt: skip
 
 
 # -- settlement: the seed's fixed policy vs ours ------------------------------------------------------
@@ -275,11 +296,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown part {unknown[0]!r} (choose from {', '.join(PARTS)})")
     parts = args.parts or list(PARTS)
+    log = args.results.with_name("freqtrade.log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    print(f"freqtrade's own log lines: {_shown(log)}", flush=True)
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     results: dict = {"when": when, "quick": args.quick}
     failed = False
     if "backtest" in parts:
-        r = results["backtest"] = bench_backtest(args.quick)
+        r = results["backtest"] = bench_backtest(args.quick, log)
         ok = r["ratio"] <= r["goal"]
         failed |= not ok
         sec, tr = r["seconds"], r["trades"]
@@ -296,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     if "loop" in parts:
         from robust_plugin.tools.bench_loop import bench_loop, report
 
-        r = results["loop"] = bench_loop(args.quick, args.trades, args.loops, not args.no_stoploss_on_exchange)
+        r = results["loop"] = bench_loop(args.quick, args.trades, args.loops, not args.no_stoploss_on_exchange, log)
         failed |= not report(r)
     if "settlement" in parts:
         r = results["settlement"] = bench_settlement(args.quick)
@@ -341,8 +366,12 @@ def write_results(path: Path, results: dict, parts: list[str]) -> None:
     path.write_text(json.dumps(latest, indent=2))
     with path.with_name("history.jsonl").open("a") as history:
         history.write(json.dumps(results) + "\n")
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    shown = _shown(path)
     print(f"\nresults written to {shown} (history: {shown.with_name('history.jsonl')})")
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 if __name__ == "__main__":

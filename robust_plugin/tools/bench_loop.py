@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from robust_plugin.tools import sampledata
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
+from robust_plugin.tools.bench import freqtrade_log_config
 from robust_plugin.venue.process import run_venue
 
 KEY, SECRET = "bench-key", "bench-secret"
@@ -176,7 +177,8 @@ def _venue_requests(base_url: str) -> list[dict]:
         return json.loads(response.read())
 
 
-def _config(base_url: str, workdir: Path, pairs: list[str], plugin: bool, stoploss_on_exchange: bool) -> Path:
+def _config(base_url: str, workdir: Path, pairs: list[str], plugin: bool, stoploss_on_exchange: bool,
+            log: Path | None) -> Path:  # fmt: skip
     config = {
         "max_open_trades": len(pairs), "stake_currency": "USDT", "stake_amount": STAKE, "dry_run": False,
         "trading_mode": "futures", "margin_mode": "isolated", "timeframe": "5m",
@@ -195,6 +197,8 @@ def _config(base_url: str, workdir: Path, pairs: list[str], plugin: bool, stoplo
         # reconciliation due every few loops whatever the size: a loop takes some milliseconds per trade
         config["robust_plugin"] = deep_merge(PLUGIN, {"reconcile": {"interval": f"{max(0.1, 0.02 * len(pairs)):g}s"}})
     config = deep_merge(config, venue_exchange_config(base_url))
+    if log is not None:
+        config["log_config"] = freqtrade_log_config(log)
     for key in ("ccxt_config", "ccxt_async_config"):  # loopback: ccxt's own throttle only adds sleeps
         config["exchange"][key]["enableRateLimit"] = False
     path = workdir / "config.json"
@@ -208,7 +212,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run_bot(base_url: str, workdir: Path, datadir: Path, strategy: str, pairs: list[str], loops: int,
-            plugin: bool, stoploss_on_exchange: bool = True) -> dict:  # fmt: skip
+            plugin: bool, stoploss_on_exchange: bool = True, log: Path | None = None) -> dict:  # fmt: skip
     """One bot: open a trade per pair, then ``loops`` calls of ``process()``; its figures."""
     from freqtrade.configuration import Configuration
     from freqtrade.enums import RunMode
@@ -216,13 +220,13 @@ def run_bot(base_url: str, workdir: Path, datadir: Path, strategy: str, pairs: l
     from freqtrade.persistence import Trade
 
     workdir.mkdir(parents=True, exist_ok=True)
-    args = {"config": [str(_config(base_url, workdir, pairs, plugin, stoploss_on_exchange))], "user_data_dir": str(workdir),
+    args = {"config": [str(_config(base_url, workdir, pairs, plugin, stoploss_on_exchange, log))], "user_data_dir": str(workdir),
             "datadir": str(datadir), "strategy": strategy, "strategy_path": str(STRATEGIES)}  # fmt: skip
     config = Configuration(args, RunMode.LIVE).get_config()
     meter = Meter()
     with timed_callbacks(meter):
         bot = FreqtradeBot(config)
-        for name in ("", "freqtrade", "robust_plugin"):  # freqtrade's INFO lines would bury the figures
+        for name in ("", "freqtrade", "robust_plugin"):  # no INFO lines written while measuring
             logging.getLogger(name).setLevel(logging.WARNING)
         try:
             count_plugin_requests(bot.exchange._api, meter)
@@ -284,7 +288,8 @@ def run_bot(base_url: str, workdir: Path, datadir: Path, strategy: str, pairs: l
     }  # fmt: skip
 
 
-def bench_loop(quick: bool, trades: int | None = None, loops: int | None = None, stoploss_on_exchange: bool = True) -> dict:
+def bench_loop(quick: bool, trades: int | None = None, loops: int | None = None, stoploss_on_exchange: bool = True,
+               log: Path | None = None) -> dict:  # fmt: skip
     trades = trades or (5 if quick else 50)
     loops = loops or (5 if quick else 30)
     pairs = bench_pairs(trades)
@@ -298,7 +303,7 @@ def bench_loop(quick: bool, trades: int | None = None, loops: int | None = None,
             # a fresh venue per run: the same markets, prices and an empty request log
             with run_venue(datadir, api_key=KEY, api_secret=SECRET, extra_args=["--balance", "1000000"]) as venue:
                 print(f"  {name}: {strategy}, {len(pairs)} trades, {loops} loops ...", flush=True)
-                runs[name] = run_bot(venue.base_url, tmp / name, datadir, strategy, pairs, loops, plugin, stoploss_on_exchange)
+                runs[name] = run_bot(venue.base_url, tmp / name, datadir, strategy, pairs, loops, plugin, stoploss_on_exchange, log)
     plain, ours = runs["plain"], runs["plugin"]
     endpoints = sorted(set(plain["venue_requests_per_loop"]) | set(ours["venue_requests_per_loop"]))
     added = {e: ours["venue_requests_per_loop"].get(e, 0.0) - plain["venue_requests_per_loop"].get(e, 0.0) for e in endpoints}
@@ -316,6 +321,7 @@ def bench_loop(quick: bool, trades: int | None = None, loops: int | None = None,
         "added_requests_per_loop": round(sum(added.values()), 3), "added_requests_by_endpoint": added,
         "added_symbol_requests_per_loop": {e: v for e, v in added_symbol.items() if abs(v) > 1e-9},
         "plugin_requests_per_loop_max": plugin_max, "plugin_per_trade_reads": ours["plugin_per_trade_reads"],
+        "freqtrade_log": str(log) if log is not None else None,
     }  # fmt: skip
 
 
@@ -363,5 +369,6 @@ def report(r: dict) -> bool:
     print(f"  goal: at most {r['goal_requests_per_loop']} batched position read per loop, none per trade: "
           f"{'met' if requests_ok else 'NOT met'}")  # fmt: skip
     if ours["plugin_errors"]:
-        print(f"  the plugin's callbacks raised {ours['plugin_errors']} time(s): see the log above")
+        where = r["freqtrade_log"] or "freqtrade's log above"
+        print(f"  the plugin's callbacks raised {ours['plugin_errors']} time(s): see {where}")
     return ok

@@ -5,6 +5,7 @@ is judged by the benchmark itself, never by a timed test."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -16,12 +17,17 @@ def test_the_loop_bench_prints_and_writes_its_figures(tmp_path):
     # With stop orders on the exchange (the default): reconciliation's stop check reads nothing itself.
     command = [sys.executable, "-m", "robust_plugin.tools.bench", "loop", "--quick", "--trades", "3", "--loops", "4",
                "--results", str(results)]  # fmt: skip
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}  # freqtrade configures no logging under pytest
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     out = run.stdout
     assert "live loop, 3 open trades, 4 loops" in out, out + run.stderr
     assert "plugin's callbacks per loop, p95 ms" in out
     assert "exchange requests per loop added by the plugin" in out
     assert "per-trade reads 0" in out
+    # freqtrade's own log lines go to a file beside the results, not between the figures
+    log = (results.parent / "freqtrade.log").read_text()
+    assert "freqtrade.freqtradebot" in log and "robust_plugin" in log
+    assert "freqtrade.freqtradebot" not in out + run.stderr
 
     figures = json.loads(results.read_text())["loop"]
     plain, ours = figures["plain"], figures["plugin"]

@@ -125,3 +125,17 @@ def test_a_store_migrated_by_a_newer_plugin_is_refused_and_left_untouched(store_
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM robust_events")).scalar_one() == 1
     engine.dispose()
+
+
+def test_a_backtest_never_loads_the_migration_machinery():
+    # A backtest opens no store; Alembic's modules would only make every full garbage collection
+    # of a long backtest walk more objects. They load when a store opens.
+    import subprocess
+    import sys
+
+    probe = ("import sys, robust_plugin.hooks.mixin; print('alembic' in sys.modules); "
+             "import tempfile, pathlib; from robust_plugin.store import EventStore; "
+             "EventStore('sqlite:///' + str(pathlib.Path(tempfile.mkdtemp()) / 's.sqlite'), 'bot'); "
+             "print('alembic' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.split() == ["False", "True"]
