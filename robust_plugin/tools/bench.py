@@ -4,7 +4,7 @@
 
 * ``backtest``: freqtrade's real ``Backtesting`` of ``SamplePlainStrategy`` and of
   ``SampleAgedStrategy`` (the same strategy with ``RobustMixin``) over 10 pairs × 60 days of 5m
-  candles: one warm-up round that is not counted, then nine alternating rounds. Runs of the same
+  candles: one warm-up round that is not counted, then 13 alternating rounds. Runs of the same
   round share the machine's load, so the goal (at most 1.03×) is judged on the median of the
   per-round ratios; the ratio of the best times and the CPU-time ratio are printed beside it. Each
   timed run starts with the objects already alive frozen out of the garbage collector
@@ -45,7 +45,7 @@ from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, v
 from robust_plugin.venue.process import run_venue
 
 RESULTS = ROOT / "user_data" / "bench" / "results.json"
-ROUNDS, ROUNDS_QUICK = 9, 2  # backtest: counted alternating rounds, after one warm-up round
+ROUNDS, ROUNDS_QUICK = 13, 2  # backtest: counted alternating rounds, after one warm-up round
 HISTORY = RESULTS.with_name("history.jsonl")
 STRATEGIES = ROOT / "user_data" / "strategies"
 
