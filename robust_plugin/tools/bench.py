@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 from robust_plugin.tools import sampledata
-from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, venue_exchange_config
+from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, freqtrade_log_config, venue_exchange_config
 from robust_plugin.venue.process import run_venue
 
 RESULTS = ROOT / "user_data" / "bench" / "results.json"
@@ -140,15 +140,6 @@ def backtest_summary(times: dict[str, list[float]], cpu: dict[str, list[float]],
             "ratio_best": best["mixin_dormant"] / best["plain"],
             "ratio_cpu": statistics.median(d / p for d, p in zip(cpu["mixin_dormant"], cpu["plain"])),
             "ratio_active": statistics.median(paired_active)}  # fmt: skip
-
-
-def freqtrade_log_config(path: Path) -> dict:
-    """freqtrade's ``log_config`` that sends its log lines to ``path`` instead of the terminal, where
-    they would bury the progress lines and the figures."""
-    return {"version": 1, "disable_existing_loggers": False,
-            "formatters": {"standard": {"format": "%(asctime)s - %(name)s - %(levelname)s - %(message)s"}},
-            "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "standard"}},
-            "root": {"handlers": ["file"], "level": "INFO"}}  # fmt: skip
 
 
 # -- settlement: the seed's fixed policy vs ours ------------------------------------------------------

@@ -36,8 +36,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from robust_plugin.tools import sampledata
-from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
-from robust_plugin.tools.bench import freqtrade_log_config
+from robust_plugin.tools.backtest_env import ROOT, deep_merge, freqtrade_log_config, venue_exchange_config
 from robust_plugin.venue.process import run_venue
 
 KEY, SECRET = "bench-key", "bench-secret"
