@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name == "RobustMixin":
-        from robust_plugin.hooks.mixin import RobustMixin
+        from robust_plugin.adapter.mixin import RobustMixin
 
         return RobustMixin
     raise AttributeError(f"module 'robust_plugin' has no attribute {name!r}")

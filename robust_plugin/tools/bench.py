@@ -163,7 +163,7 @@ def _seed_policy(read, clock, sleep) -> tuple[bool, int, float | None]:
 
 
 def _our_policy(read, clock, sleep, filled_at: float, loop_s: float = 1.0) -> tuple[bool, int, float | None]:
-    from robust_plugin import settlement as core
+    from robust_plugin.core import settlement as core
 
     policy = core.SettlementPolicy(deadline_s=120, late_after_s=10, dense_window_s=60, max_spacing_s=10)
     job = core.new_job(1, "BTC/USDT:USDT", "long", "1", filled_at, 0.01, filled_at)

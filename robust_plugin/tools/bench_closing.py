@@ -19,9 +19,9 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
-from robust_plugin import closing as core
-from robust_plugin.failures import classify
-from robust_plugin.hooks.order_guard import Intent, OrderGuard
+from robust_plugin.core import closing as core
+from robust_plugin.core.failures import classify
+from robust_plugin.adapter.order_guard import Intent, OrderGuard
 from robust_plugin.tools import sampledata
 from robust_plugin.venue.process import run_venue
 

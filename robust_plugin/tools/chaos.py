@@ -228,7 +228,7 @@ def _config(base_url: str, workdir: Path, pairs: list[str], capability: str | No
 
 
 def limits() -> cc.Limits:
-    from robust_plugin.durations import parse_duration
+    from robust_plugin.core.durations import parse_duration
 
     def seconds(part: str, key: str) -> float:
         return float(parse_duration(PLUGIN[part][key]))

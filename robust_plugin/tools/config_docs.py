@@ -10,7 +10,7 @@ import sys
 
 from pydantic import BaseModel
 
-from robust_plugin.config import SECTION, PluginConfig
+from robust_plugin.core.config import SECTION, PluginConfig
 
 SECTIONS = ("aged", "closing", "settlement", "reconcile", "alerts", "store", "metrics")
 

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from robust_plugin.report import exit_rows, render_exit_table
+from robust_plugin.core.report_rows import exit_rows
+from robust_plugin.report.exit_table import render_exit_table
 from robust_plugin.tools import sampledata
 from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, write_override
 from robust_plugin.venue.process import run_venue

@@ -28,7 +28,7 @@ import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from robust_plugin.durations import DurationError, parse_duration
+from robust_plugin.core.durations import DurationError, parse_duration
 
 ENDPOINTS = (
     "*", "order.new", "order.query", "order.cancel", "algo.new", "algo.query", "algo.cancel",

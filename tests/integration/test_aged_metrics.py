@@ -11,10 +11,10 @@ from freqtrade.persistence import Order
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from robust_plugin.hooks.aged_exits import AgedExits
-from robust_plugin.hooks.journal import AgedJournal
-from robust_plugin.hooks.metrics import MetricsExporter
-from robust_plugin.hooks.recorder import Recorder
+from robust_plugin.adapter.aged_exits import AgedExits
+from robust_plugin.adapter.journal import AgedJournal
+from robust_plugin.adapter.metrics import MetricsExporter
+from robust_plugin.adapter.recorder import Recorder
 from robust_plugin.store import EventStore
 from tests.integration.test_live_journal import OPENED, POLICY, deepcopy, trade  # noqa: F401 - the fixture
 

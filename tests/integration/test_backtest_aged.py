@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from robust_plugin.aging import AgedPolicy, PositionCosts, Side, stage_at, target_price
-from robust_plugin.config import parse_plugin_config
+from robust_plugin.core.aging import AgedPolicy, PositionCosts, Side, stage_at, target_price
+from robust_plugin.core.config import parse_plugin_config
 from tests.integration.backtest_harness import backtest_config, run_backtest
 
 pytest.importorskip("robust_plugin.venue.ccxt_urls")

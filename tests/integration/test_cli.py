@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from robust_plugin.cli import main
+from robust_plugin.report.cli import main
 from robust_plugin.store import Event, EventStore
 
 

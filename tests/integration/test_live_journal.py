@@ -10,10 +10,10 @@ import pytest
 from freqtrade.enums import TradingMode
 from freqtrade.persistence import Order, Trade, init_db
 
-from robust_plugin.aging import AgedPolicy
-from robust_plugin.hooks.aged_exits import AgedExits
-from robust_plugin.hooks.journal import AgedJournal
-from robust_plugin.hooks.plugin_state import CUSTOM_DATA_KEY
+from robust_plugin.core.aging import AgedPolicy
+from robust_plugin.adapter.aged_exits import AgedExits
+from robust_plugin.adapter.journal import AgedJournal
+from robust_plugin.core.trade_state import CUSTOM_DATA_KEY
 from robust_plugin.store import EventStore
 
 pytestmark = pytest.mark.integration

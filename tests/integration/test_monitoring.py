@@ -13,8 +13,8 @@ from typing import Any
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from robust_plugin import metrics as core
-from robust_plugin.hooks.metrics import MetricsExporter
+from robust_plugin.core import metric_rules as core
+from robust_plugin.adapter.metrics import MetricsExporter
 from robust_plugin.monitoring import ALERT_RULES, GRAFANA_DASHBOARD
 from tests.conftest import require_binary
 

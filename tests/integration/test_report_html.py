@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robust_plugin.report_html import PRICE_COLOUR, STAIRCASE_COLOUR
+from robust_plugin.report.html import PRICE_COLOUR, STAIRCASE_COLOUR
 from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, write_override
 from tests.conftest import require_binary
 
@@ -98,7 +98,7 @@ def screenshot(chromium: str, page: Path, png: Path) -> np.ndarray:
 
 
 def report(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "robust_plugin.cli", "report", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "robust_plugin.report.cli", "report", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 

@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from robust_plugin.cli import main
-from robust_plugin.report_html import aged_trades, trade_steps
-from robust_plugin.report_inputs import live_inputs
+from robust_plugin.report.cli import main
+from robust_plugin.report.html import aged_trades, trade_steps
+from robust_plugin.report.inputs import live_inputs
 from robust_plugin.tools.backtest_env import ROOT
 from robust_plugin.venue.process import run_venue
 from tests.integration.live_harness import all_trades_closed, freqtrade_db, live_config, plugin_events, run_trade
@@ -96,7 +96,7 @@ def live_run(tmp_path_factory, sample_datadir):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "robust_plugin.cli", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "robust_plugin.report.cli", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
 
 

@@ -10,7 +10,7 @@ import pytest
 from freqtrade.enums import TradingMode
 from freqtrade.persistence import Order, Trade, init_db
 
-from robust_plugin.hooks.trade_rows import TradeRow, closed_trade_rows, load_trade, open_trade_rows
+from robust_plugin.adapter.trade_rows import TradeRow, closed_trade_rows, load_trade, open_trade_rows
 
 pytestmark = pytest.mark.integration
 

@@ -133,7 +133,7 @@ def test_a_backtest_never_loads_the_migration_machinery():
     import subprocess
     import sys
 
-    probe = ("import sys, robust_plugin.hooks.mixin; print('alembic' in sys.modules); "
+    probe = ("import sys, robust_plugin.adapter.mixin; print('alembic' in sys.modules); "
              "import tempfile, pathlib; from robust_plugin.store import EventStore; "
              "EventStore('sqlite:///' + str(pathlib.Path(tempfile.mkdtemp()) / 's.sqlite'), 'bot'); "
              "print('alembic' in sys.modules)")  # fmt: skip

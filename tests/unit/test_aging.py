@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from robust_plugin.aging import (
+from robust_plugin.core.aging import (
     REASON_FORCE,
     REASON_GRACE,
     AgedPhase,

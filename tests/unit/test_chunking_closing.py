@@ -7,9 +7,9 @@ from decimal import Decimal
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from robust_plugin import closing as core
-from robust_plugin.chunking import MarketLimits, amount_for_stake, minimum_chunk, plan_chunks, stake_for_amount
-from robust_plugin.failures import Failure, FailureClass
+from robust_plugin.core import closing as core
+from robust_plugin.core.chunking import MarketLimits, amount_for_stake, minimum_chunk, plan_chunks, stake_for_amount
+from robust_plugin.core.failures import Failure, FailureClass
 
 STEPS = [Decimal("0.001"), Decimal("0.01"), Decimal("0.1"), Decimal("1")]
 

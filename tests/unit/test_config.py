@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from robust_plugin.config import PluginConfigError, parse_plugin_config, plugin_config_from
-from robust_plugin.durations import DurationError, format_duration, parse_duration
+from robust_plugin.core.config import PluginConfigError, parse_plugin_config, plugin_config_from
+from robust_plugin.core.durations import DurationError, format_duration, parse_duration
 
 ROOT = Path(__file__).resolve().parents[2]
 

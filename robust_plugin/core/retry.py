@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from robust_plugin.failures import Failure, FailureClass, FailurePolicy
+from robust_plugin.core.failures import Failure, FailureClass, FailurePolicy
 
 Wait = Callable[[int, Failure], float]
 Stop = Callable[[int], bool]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from robust_plugin.aging import PositionCosts, Side
+from robust_plugin.core.aging import PositionCosts, Side
 
 # ccxt's precision modes, as freqtrade stores them on the trade.
 _DECIMAL_PLACES = 2

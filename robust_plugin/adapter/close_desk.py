@@ -1,4 +1,4 @@
-"""The close desk: carries out the closing state machine (:mod:`robust_plugin.closing`) in live trading.
+"""The close desk: carries out the closing state machine (:mod:`robust_plugin.core.closing`) in live trading.
 
 * ``confirm_exit`` runs in ``confirm_trade_exit``, right before freqtrade places a full close: it
   resolves a close whose response was lost, withholds closes during backoff, compares the exchange
@@ -21,13 +21,13 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from robust_plugin import closing as core
-from robust_plugin.chunking import MarketLimits, plan_chunks, stake_for_amount
-from robust_plugin.failures import classify
-from robust_plugin.hooks.alerts import Alerter
-from robust_plugin.hooks.order_guard import Intent, OrderGuard, Outcome
-from robust_plugin.hooks.plugin_state import read_state, write_part
-from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.core import closing as core
+from robust_plugin.core.chunking import MarketLimits, plan_chunks, stake_for_amount
+from robust_plugin.core.failures import classify
+from robust_plugin.adapter.alerts import Alerter
+from robust_plugin.adapter.order_guard import Intent, OrderGuard, Outcome
+from robust_plugin.core.trade_state import read_state, write_part
+from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)

@@ -11,10 +11,10 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from robust_plugin.aging import AgedDecision, is_aged_reason, net_result
-from robust_plugin.hooks.plugin_state import read_state, write_part
-from robust_plugin.hooks.trade_facts import position_costs, trade_age
-from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.core.aging import AgedDecision, is_aged_reason, net_result
+from robust_plugin.core.trade_state import read_state, write_part
+from robust_plugin.core.trade_facts import position_costs, trade_age
+from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)

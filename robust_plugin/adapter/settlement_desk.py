@@ -18,11 +18,11 @@ from collections.abc import Callable
 from datetime import timezone
 from typing import Any
 
-from robust_plugin import reconcile as rec
-from robust_plugin import settlement as core
-from robust_plugin.hooks.alerts import Alerter
-from robust_plugin.hooks.plugin_state import read_state, write_part
-from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.core import reconcile as rec
+from robust_plugin.core import settlement as core
+from robust_plugin.adapter.alerts import Alerter
+from robust_plugin.core.trade_state import read_state, write_part
+from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class SettlementDesk:
         self.unprotected_after_s = unprotected_after_s
         self.stoploss_on_exchange = stoploss_on_exchange
         # open trades and trades closed after an epoch time, as rows with what reconciliation reads
-        # (:class:`robust_plugin.hooks.trade_rows.TradeRow` or freqtrade's ``Trade``)
+        # (:class:`robust_plugin.adapter.trade_rows.TradeRow` or freqtrade's ``Trade``)
         self.open_trades = open_trades or (lambda: [])
         self.closed_since = closed_since or (lambda since: [])
         self.load_trade = load_trade or (lambda trade_id: None)  # freqtrade's Trade, to store a job on

@@ -1,4 +1,4 @@
-"""Adapter: freqtrade's exit callbacks -> the aged policy (:mod:`robust_plugin.aging`).
+"""Adapter: freqtrade's exit callbacks -> the aged policy (:mod:`robust_plugin.core.aging`).
 
 How an aged exit is carried out, per run mode:
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from robust_plugin.aging import (
+from robust_plugin.core.aging import (
     AgedDecision,
     AgedPhase,
     AgedPolicy,
@@ -31,11 +31,11 @@ from robust_plugin.aging import (
     is_aged_reason,
     stage_at,
 )
-from robust_plugin.hooks.trade_facts import position_costs, price_tick, trade_age
+from robust_plugin.core.trade_facts import position_costs, price_tick, trade_age
 
 
 class AgedJournal(Protocol):
-    """Where live stage changes and exits are recorded (see :mod:`robust_plugin.hooks.journal`)."""
+    """Where live stage changes and exits are recorded (see :mod:`robust_plugin.adapter.journal`)."""
 
     def stage_seen(self, trade: Any, decision: AgedDecision, age: float, now: datetime) -> None: ...
 

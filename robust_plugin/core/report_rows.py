@@ -2,7 +2,7 @@
 live run's settlements and close attempts, from the plugin's per-trade state and events.
 
 Pure: takes the trades freqtrade exports (``exit_reason``, ``open_date``, ``close_date``,
-``profit_ratio``, ``profit_abs``, ``leverage``) and returns rows; :func:`render_exit_table` prints them.
+``profit_ratio``, ``profit_abs``, ``leverage``) and returns rows; :mod:`robust_plugin.report.exit_table` prints them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from robust_plugin.aging import is_aged_reason
+from robust_plugin.core.aging import is_aged_reason
 
 
 @dataclass(frozen=True)
@@ -75,30 +75,6 @@ def exit_rows(trades: Iterable[Mapping[str, Any]], *, aged_only: bool = False) -
             )
         )
     return rows
-
-
-def render_exit_table(rows: list[ExitRow], title: str, stake_currency: str = "USDT") -> str:
-    """The rows as a text table in freqtrade's report style."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for name in ("Exit reason", "Exits", "Avg age (h)", "Avg net % (1x)", f"Total {stake_currency}"):
-        table.add_column(name, justify="left" if name == "Exit reason" else "right")
-    for row in rows:
-        table.add_row(
-            row.exit_reason,
-            str(row.count),
-            f"{row.avg_age_hours:.1f}",
-            f"{row.avg_net_pct:+.2f}",
-            f"{row.total_profit:+.2f}",
-        )
-    if not rows:
-        table.add_row("(none)", "0", "-", "-", "-")
-    console = Console(width=100, record=True, force_terminal=False)
-    with console.capture() as capture:
-        console.print(table)
-    return capture.get()
 
 
 # -- live runs: per-trade settlement and close attempts, from the plugin's state and events ------------

@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from robust_plugin.aging import AgedPolicy
-from robust_plugin.config import PluginConfig, PluginConfigError, parse_plugin_config
-from robust_plugin.hooks.plugin_state import CUSTOM_DATA_KEY
+from robust_plugin.core.aging import AgedPolicy
+from robust_plugin.core.config import PluginConfig, PluginConfigError, parse_plugin_config
+from robust_plugin.core.trade_state import CUSTOM_DATA_KEY
 
 
 class ReportInputError(ValueError):

@@ -1,7 +1,7 @@
 """The optional Prometheus exporter: a recorder listener over its own registry, served on loopback.
 
 Off by default (``robust_plugin.metrics.enabled``); only in dry-run and live. Each recorded event is
-turned into metric updates by the pure :func:`robust_plugin.metrics.translate` and applied here.
+turned into metric updates by the pure :func:`robust_plugin.core.metric_rules.translate` and applied here.
 A port that cannot be bound is one clear error in the log; the bot keeps trading without metrics.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from robust_plugin import metrics as core
-from robust_plugin.config import SECTION, MetricsConfig
-from robust_plugin.hooks.recorder import Recorder
+from robust_plugin.core import metric_rules as core
+from robust_plugin.core.config import SECTION, MetricsConfig
+from robust_plugin.adapter.recorder import Recorder
 
 logger = logging.getLogger(__name__)
 

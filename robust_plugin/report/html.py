@@ -1,11 +1,11 @@
 """The ``robust-plugin report`` page: ONE self-contained HTML file (plotly.js inline, works offline).
 
-It shows, for a backtest result or a live database (see :mod:`robust_plugin.report_inputs`):
+It shows, for a backtest result or a live database (see :mod:`robust_plugin.report.inputs`):
 
 * a summary of the exits by reason (all exits, and the aged policy's own);
 * a chart per aged trade: the price (candles from the data directory), the entry, the aged
   policy's target staircase over time (a step line in :data:`STAIRCASE_COLOUR`, computed by
-  :mod:`robust_plugin.staircase` from the policy itself) and the exit;
+  :mod:`robust_plugin.core.staircase` from the policy itself) and the exit;
 * for a live run: each entry's settlement outcome and lag, every close attempt with its failure
   class, and the alerts sent.
 """
@@ -18,11 +18,11 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
 
-from robust_plugin.aging import AgedPhase, PositionCosts, Side, is_aged_reason
-from robust_plugin.hooks.trade_facts import price_tick
-from robust_plugin.report import attempt_rows, exit_rows, net_pct, settlement_rows
-from robust_plugin.report_inputs import ReportInputs
-from robust_plugin.staircase import Step, staircase
+from robust_plugin.core.aging import AgedPhase, PositionCosts, Side, is_aged_reason
+from robust_plugin.core.trade_facts import price_tick
+from robust_plugin.core.report_rows import attempt_rows, exit_rows, net_pct, settlement_rows
+from robust_plugin.report.inputs import ReportInputs
+from robust_plugin.core.staircase import Step, staircase
 
 STAIRCASE_COLOUR = "#e6007e"
 """The target staircase's colour: used nowhere else on the page (tests look for its pixels)."""

@@ -23,18 +23,18 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
-from robust_plugin.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
-from robust_plugin.hooks.aged_exits import AgedExits
-from robust_plugin.hooks.alerts import Alerter
-from robust_plugin.hooks.close_desk import CloseDesk
-from robust_plugin.hooks.fast_callbacks import install_fast_callbacks
-from robust_plugin.hooks.market_facts import market_limits, market_order_max
-from robust_plugin.hooks.order_guard import OrderGuard
-from robust_plugin.hooks import trade_rows
-from robust_plugin.hooks.settlement_desk import SettlementDesk
-from robust_plugin.hooks.journal import AgedJournal
-from robust_plugin.hooks.recorder import Recorder
-from robust_plugin.hooks.hyperopt import aged_policy_source
+from robust_plugin.core.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
+from robust_plugin.adapter.aged_exits import AgedExits
+from robust_plugin.adapter.alerts import Alerter
+from robust_plugin.adapter.close_desk import CloseDesk
+from robust_plugin.adapter.fast_callbacks import install_fast_callbacks
+from robust_plugin.adapter.market_facts import market_limits, market_order_max
+from robust_plugin.adapter.order_guard import OrderGuard
+from robust_plugin.adapter import trade_rows
+from robust_plugin.adapter.settlement_desk import SettlementDesk
+from robust_plugin.adapter.journal import AgedJournal
+from robust_plugin.adapter.recorder import Recorder
+from robust_plugin.adapter.hyperopt import aged_policy_source
 from robust_plugin.store import EventStore, default_url
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class RobustMixin:
 
     def _robust_fast_backtest_callbacks(self) -> None:
         """Spare the plugin's read-only callbacks freqtrade's protective copy of the trade (see
-        :mod:`robust_plugin.hooks.fast_callbacks`)."""
+        :mod:`robust_plugin.adapter.fast_callbacks`)."""
         mode = self._robust_runmode()
         backtest = mode in (RunMode.BACKTEST, RunMode.HYPEROPT)
         if backtest or mode in _LIVE_MODES:
@@ -168,7 +168,7 @@ class RobustMixin:
             raise OperationalException(f"robust_plugin: {exc}") from None
         self._robust_recorder = Recorder(self._robust_store)
         if config.metrics.enabled:
-            from robust_plugin.hooks.metrics import start_metrics
+            from robust_plugin.adapter.metrics import start_metrics
 
             exchange = str(self.config.get("exchange", {}).get("name", ""))  # type: ignore[attr-defined]
             self._robust_metrics = start_metrics(config.metrics, self._robust_recorder, bot_name, exchange)

@@ -3,7 +3,7 @@
 Validated once when the bot or backtest starts. Every mistake is reported in one message that names
 the key path (``robust_plugin.aged.max_age``) and what is wrong; nothing here imports freqtrade.
 
-Durations are strings such as ``"90s"``, ``"30m"``, ``"24h"`` (see :mod:`robust_plugin.durations`);
+Durations are strings such as ``"90s"``, ``"30m"``, ``"24h"`` (see :mod:`robust_plugin.core.durations`);
 percentages are plain numbers (``1.5`` means 1.5 %).
 """
 
@@ -24,8 +24,8 @@ from pydantic import (
     ValidationError,
 )
 
-from robust_plugin.aging import AgedPolicy
-from robust_plugin.durations import DurationError, parse_duration
+from robust_plugin.core.aging import AgedPolicy
+from robust_plugin.core.durations import DurationError, parse_duration
 
 SECTION = "robust_plugin"
 
@@ -63,7 +63,7 @@ class _Section(BaseModel):
 
 
 class AgedConfig(_Section):
-    """``robust_plugin.aged``: the aged-position policy (see :mod:`robust_plugin.aging`)."""
+    """``robust_plugin.aged``: the aged-position policy (see :mod:`robust_plugin.core.aging`)."""
 
     enabled: StrictBool = Field(True, description="Turn the aged-position policy on or off.")
     max_age: Duration = Field(
@@ -114,7 +114,7 @@ Count = Annotated[StrictInt, Field(ge=1, le=1000)]
 
 
 class ClosingConfigSection(_Section):
-    """``robust_plugin.closing``: verified closes with retry and chunked fallback (live futures)."""
+    """``robust_plugin.core.closing``: verified closes with retry and chunked fallback (live futures)."""
 
     enabled: StrictBool = Field(True, description="Verify, retry and escalate closes in live trading.")
     order_guard: StrictBool = Field(
@@ -128,8 +128,8 @@ class ClosingConfigSection(_Section):
     chunked_fallback: StrictBool = Field(True, description="Close in partial exits when full closes cannot work.")
     def core(self):
         """The pure closing configuration these settings describe."""
-        from robust_plugin.closing import ClosingConfig
-        from robust_plugin.retry import default_policy
+        from robust_plugin.core.closing import ClosingConfig
+        from robust_plugin.core.retry import default_policy
 
         return ClosingConfig(
             max_full_attempts=self.max_full_attempts,
@@ -139,7 +139,7 @@ class ClosingConfigSection(_Section):
 
 
 class SettlementConfig(_Section):
-    """``robust_plugin.settlement``: post-entry verification (live futures)."""
+    """``robust_plugin.core.settlement``: post-entry verification (live futures)."""
 
     enabled: StrictBool = Field(True, description="Verify every entry fill against the exchange position.")
     deadline: Duration = Field("2m", description="How long a missing position may stay unexplained before a critical alert.")
@@ -148,13 +148,13 @@ class SettlementConfig(_Section):
     max_spacing: Duration = Field("1m", description="Longest spacing between checks after the dense window.")
 
     def policy(self):
-        from robust_plugin.settlement import SettlementPolicy
+        from robust_plugin.core.settlement import SettlementPolicy
 
         return SettlementPolicy(self.deadline, self.late_after, self.dense_window, self.max_spacing)
 
 
 class ReconcileConfig(_Section):
-    """``robust_plugin.reconcile``: open trades against exchange positions (live futures)."""
+    """``robust_plugin.core.reconcile``: open trades against exchange positions (live futures)."""
 
     enabled: StrictBool = Field(True, description="Compare open trades with exchange positions periodically.")
     interval: Duration = Field("1m", description="How often.")
@@ -186,7 +186,7 @@ def _loopback(value: str) -> str:
 
 
 class MetricsConfig(_Section):
-    """``robust_plugin.metrics``: the optional Prometheus exporter (dry-run and live)."""
+    """``robust_plugin.core.metric_rules``: the optional Prometheus exporter (dry-run and live)."""
 
     enabled: StrictBool = Field(False, description="Serve Prometheus metrics at http://host:port/metrics (dry-run and live).")
     host: Annotated[StrictStr, AfterValidator(_loopback)] = Field(

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
 
-from robust_plugin.failures import Failure, FailurePolicy
-from robust_plugin.retry import RetryPolicy, default_policy
+from robust_plugin.core.failures import Failure, FailurePolicy
+from robust_plugin.core.retry import RetryPolicy, default_policy
 
 
 class CloseStatus(str, Enum):

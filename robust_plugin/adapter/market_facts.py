@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from robust_plugin.chunking import MarketLimits
+from robust_plugin.core.chunking import MarketLimits
 
 
 def _market(exchange: Any, pair: str) -> dict | None:

@@ -1,6 +1,6 @@
 """Plugin events -> Prometheus metric updates (pure: no prometheus_client, freqtrade or database).
 
-The exporter (:mod:`robust_plugin.hooks.metrics`) feeds every recorded event through
+The exporter (:mod:`robust_plugin.adapter.metrics`) feeds every recorded event through
 :func:`translate` and applies the updates it returns to its own registry. Every label value is
 drawn from a closed set (failure classes, settlement outcomes, finding kinds, aged phases,
 severities) or is the pair, so a surprising event can never blow up the number of series.
@@ -34,10 +34,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from robust_plugin.aging import AgedPhase
-from robust_plugin.failures import FailureClass
-from robust_plugin.reconcile import Finding, FindingKind
-from robust_plugin.settlement import SettlementOutcome
+from robust_plugin.core.aging import AgedPhase
+from robust_plugin.core.failures import FailureClass
+from robust_plugin.core.reconcile import Finding, FindingKind
+from robust_plugin.core.settlement import SettlementOutcome
 
 CLOSE_ATTEMPTS = "robust_plugin_close_attempts_total"
 SETTLEMENT_LAG = "robust_plugin_settlement_lag_seconds"
@@ -143,7 +143,7 @@ def _findings_count(findings: frozenset[tuple[str, str, str]], pair: str, kind: 
 
 
 def finding_fingerprint(kind: str, pair: str | None, trade_id: int | None, data: Mapping[str, Any]) -> str:
-    """The fingerprint :mod:`robust_plugin.reconcile` gave the finding (``finding_resolved`` names it)."""
+    """The fingerprint :mod:`robust_plugin.core.reconcile` gave the finding (``finding_resolved`` names it)."""
     try:
         return Finding(FindingKind(kind), pair or "", trade_id, data.get("trade_amount"), data.get("exchange_amount"), "").fingerprint
     except (ValueError, TypeError):

@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from robust_plugin.durations import DurationError, parse_duration
+from robust_plugin.core.durations import DurationError, parse_duration
 
 DEFAULT_STORE = "sqlite:///user_data/robust_plugin.sqlite"
 
@@ -30,7 +30,7 @@ class CliError(Exception):
 
 
 def _url(value: str, what: str) -> str:
-    from robust_plugin.report_inputs import ReportInputError, sqlite_url
+    from robust_plugin.report.inputs import ReportInputError, sqlite_url
 
     try:
         return sqlite_url(value, what)
@@ -119,8 +119,8 @@ def cmd_status(args, console: Console) -> int:
 
 
 def cmd_report(args, console: Console) -> int:
-    from robust_plugin.report_html import aged_trades, build_html
-    from robust_plugin.report_inputs import ReportInputError, backtest_inputs, live_inputs
+    from robust_plugin.report.html import aged_trades, build_html
+    from robust_plugin.report.inputs import ReportInputError, backtest_inputs, live_inputs
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):

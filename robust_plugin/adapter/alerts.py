@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from robust_plugin.hooks.recorder import Recorder, as_recorder
+from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from robust_plugin.aging import AgedPolicy
-from robust_plugin.config import AgedConfig
+from robust_plugin.core.aging import AgedPolicy
+from robust_plugin.core.config import AgedConfig
 
 #: strategy attribute -> (policy field, factor from the parameter's unit to the policy's)
 HYPEROPT_ATTRIBUTES: dict[str, tuple[str, float]] = {

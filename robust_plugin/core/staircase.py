@@ -1,6 +1,6 @@
 """The aged policy's target staircase for one trade: the target price over time, up to the exit.
 
-Pure: asks :mod:`robust_plugin.aging` (``stage_at``, ``target_price``) at each age where the policy's
+Pure: asks :mod:`robust_plugin.core.aging` (``stage_at``, ``target_price``) at each age where the policy's
 stage changes, so the staircase is the policy itself, not a second implementation of it. Used by the
 HTML report to draw, for each aged trade, the target as a step line between the entry and the exit.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from robust_plugin.aging import AgedPhase, AgedPolicy, PositionCosts, stage_at, target_price
+from robust_plugin.core.aging import AgedPhase, AgedPolicy, PositionCosts, stage_at, target_price
 
 
 @dataclass(frozen=True)
