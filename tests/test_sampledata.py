@@ -66,9 +66,7 @@ def test_writes_futures_mark_and_funding_for_each_default_pair(datadir, files):
     expected = {
         datadir / "futures" / f"{p.replace('/', '_').replace(':', '_')}-{tf}-{kind}.feather"
         for p in DEFAULT_PAIRS
-        for tf, kind in [
-            ("5m", "futures"), (MARK_TIMEFRAME, "mark"), (FUNDING_TIMEFRAME, "funding_rate")
-        ]
+        for tf, kind in [("5m", "futures"), (MARK_TIMEFRAME, "mark"), (FUNDING_TIMEFRAME, "funding_rate")]
     }
     assert set(files) == expected
     assert len(files) == len(expected)
@@ -128,9 +126,7 @@ def test_freqtrade_loads_the_data_back(datadir, files, pair):
     }
     loaded = {}
     for candle_type, (timeframe, length, last) in expected.items():
-        frame = load_pair_history(
-            pair, timeframe, datadir, data_format="feather", candle_type=candle_type
-        )
+        frame = load_pair_history(pair, timeframe, datadir, data_format="feather", candle_type=candle_type)
         assert len(frame) == length, candle_type
         assert frame["date"].iloc[0] == START
         assert frame["date"].iloc[-1] == last

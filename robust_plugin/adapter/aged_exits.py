@@ -61,9 +61,7 @@ class AgedExits:
             opened = self._opened[key] = now.timestamp() - trade_age(trade, now)
         age = now.timestamp() - opened
         policy = self.policy
-        if age < policy.max_age and (
-            policy.force_close_after is None or age < policy.force_close_after
-        ):
+        if age < policy.max_age and (policy.force_close_after is None or age < policy.force_close_after):
             return None  # the common case, kept free of any allocation
         decision = decide(policy, position_costs(trade), age, rate, price_tick(trade))
         if self.journal is not None:
@@ -76,9 +74,7 @@ class AgedExits:
             return decision.stage.exit_reason
         return None
 
-    def exit_price(
-        self, trade: Any, now: datetime, proposed_rate: float, exit_tag: str | None
-    ) -> float | None:
+    def exit_price(self, trade: Any, now: datetime, proposed_rate: float, exit_tag: str | None) -> float | None:
         """``custom_exit_price`` for aged exits: the target, or the proposed rate when better.
 
         Returns ``None`` for exits that are not the policy's, so the caller keeps its own price.
@@ -88,9 +84,7 @@ class AgedExits:
         stage = stage_at(self.policy, trade_age(trade, now))
         if stage.phase in (AgedPhase.FRESH, AgedPhase.FORCED) or stage.exit_reason != exit_tag:
             return proposed_rate
-        decision = decide(
-            self.policy, position_costs(trade), trade_age(trade, now), proposed_rate, price_tick(trade)
-        )
+        decision = decide(self.policy, position_costs(trade), trade_age(trade, now), proposed_rate, price_tick(trade))
         assert decision.target is not None
         # Already past the target: take the better price. Otherwise the order waits at the target.
         return proposed_rate if decision.exit_now else decision.target
@@ -98,4 +92,3 @@ class AgedExits:
     def stage(self, trade: Any, now: datetime) -> AgedStage:
         """The trade's stage now (for status displays)."""
         return stage_at(self.policy, trade_age(trade, now))
-

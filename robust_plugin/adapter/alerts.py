@@ -20,8 +20,14 @@ ICONS = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
 
 
 class Alerter:
-    def __init__(self, send: Callable[[str], None] | None, recorder: Recorder | EventStore | None, min_interval_s: float = 600.0,
-                 max_per_hour: int = 30, clock: Callable[[], float] = time.time):  # fmt: skip
+    def __init__(
+        self,
+        send: Callable[[str], None] | None,
+        recorder: Recorder | EventStore | None,
+        min_interval_s: float = 600.0,
+        max_per_hour: int = 30,
+        clock: Callable[[], float] = time.time,
+    ):
         self.send = send
         self.recorder = as_recorder(recorder)
         self.min_interval_s = min_interval_s
@@ -30,14 +36,26 @@ class Alerter:
         self._last: dict[tuple, float] = {}
         self._recent: deque[float] = deque()
 
-    def alert(self, *, trade_id: int | None, pair: str | None, severity: str, subject: str, happened: str,
-              plugin_did: str, you_should: str, data: dict | None = None) -> bool:  # fmt: skip
+    def alert(
+        self,
+        *,
+        trade_id: int | None,
+        pair: str | None,
+        severity: str,
+        subject: str,
+        happened: str,
+        plugin_did: str,
+        you_should: str,
+        data: dict | None = None,
+    ) -> bool:
         """Send (unless a duplicate within the interval); always log; True when it went out."""
         now = self.clock()
         key = (trade_id, pair, subject)
-        text = (f"{ICONS.get(severity, '')} robust_plugin {severity}: {subject}"
-                f"{f' - trade {trade_id}' if trade_id is not None else ''}{f' ({pair})' if pair else ''}\n"
-                f"What happened: {happened}\nWhat the plugin did: {plugin_did}\nWhat you should do: {you_should}")  # fmt: skip
+        text = (
+            f"{ICONS.get(severity, '')} robust_plugin {severity}: {subject}"
+            f"{f' - trade {trade_id}' if trade_id is not None else ''}{f' ({pair})' if pair else ''}\n"
+            f"What happened: {happened}\nWhat the plugin did: {plugin_did}\nWhat you should do: {you_should}"
+        )
         log = logger.warning if severity != "info" else logger.info
         log("robust_plugin alert: %s", text.replace("\n", " | "))
         last = self._last.get(key)
@@ -52,8 +70,20 @@ class Alerter:
         if self.send is not None:
             try:
                 self.send(text)
-            except Exception:  # noqa: BLE001 - an RPC failure must not stop trading
+            except Exception:
                 logger.exception("robust_plugin: could not send an alert")
-        self.recorder.record("alert", trade_id, pair, {"subject": subject, "happened": happened, "plugin_did": plugin_did,
-                                                  "you_should": you_should, **(data or {})}, severity, at=now)  # fmt: skip
+        self.recorder.record(
+            "alert",
+            trade_id,
+            pair,
+            {
+                "subject": subject,
+                "happened": happened,
+                "plugin_did": plugin_did,
+                "you_should": you_should,
+                **(data or {}),
+            },
+            severity,
+            at=now,
+        )
         return True

@@ -17,26 +17,33 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from robust_plugin.adapter.alerts import Alerter
+from robust_plugin.adapter.order_guard import Intent, OrderGuard, Outcome
+from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.core import closing as core
 from robust_plugin.core.chunking import MarketLimits, plan_chunks, stake_for_amount
 from robust_plugin.core.failures import classify
-from robust_plugin.adapter.alerts import Alerter
-from robust_plugin.adapter.order_guard import Intent, OrderGuard, Outcome
 from robust_plugin.core.trade_state import read_state, write_part
-from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 
 
 class CloseDesk:
-    def __init__(self, config: core.ClosingConfig, alerts: Alerter, recorder: Recorder | EventStore | None,
-                 guard: OrderGuard | None = None, chunked_fallback: bool = True, prefix: str = "rp",
-                 clock: Callable[[], float] = time.time):  # fmt: skip
+    def __init__(
+        self,
+        config: core.ClosingConfig,
+        alerts: Alerter,
+        recorder: Recorder | EventStore | None,
+        guard: OrderGuard | None = None,
+        chunked_fallback: bool = True,
+        prefix: str = "rp",
+        clock: Callable[[], float] = time.time,
+    ):
         self.config = config
         self.alerts = alerts
         self.recorder = as_recorder(recorder)
@@ -72,7 +79,6 @@ class CloseDesk:
             write_part(trade, "closing", self._states[trade.id].to_dict())
             self._dirty.discard(trade.id)
 
-
     # -- callbacks --------------------------------------------------------------------------
     def may_signal_exit(self, trade: Any, now: float) -> bool:
         """For ``custom_exit``: False while a close of this trade backs off or escalated. A close left placing
@@ -80,12 +86,22 @@ class CloseDesk:
         ``confirm_exit`` looks its order up first; it sends nothing while the lookup cannot tell."""
         return core.may_request_exit(self.state(trade), now)
 
-    def confirm_exit(self, trade: Any, amount: float, exit_reason: str, now: float,
-                     exchange_amount: float | None, market_max: float | None, settling: bool = False) -> bool:  # fmt: skip
+    def confirm_exit(
+        self,
+        trade: Any,
+        amount: float,
+        exit_reason: str,
+        now: float,
+        exchange_amount: float | None,
+        market_max: float | None,
+        settling: bool = False,
+    ) -> bool:
         state = self.state(trade)
         if settling and not exchange_amount:
             # the entry's position is not visible yet: not "gone" - wait for settlement to say what happened
-            self.recorder.record("close_deferred", trade.id, trade.pair, {"reason": "entry not settled yet", "exit_reason": exit_reason})
+            self.recorder.record(
+                "close_deferred", trade.id, trade.pair, {"reason": "entry not settled yet", "exit_reason": exit_reason}
+            )
             return False
         try:
             if state.status is core.CloseStatus.PLACING and not self._resolve_lost(trade, state, now):
@@ -106,26 +122,41 @@ class CloseDesk:
             if verifying and state.next_allowed_at is not None and now < state.next_allowed_at:
                 return False
             if exchange_amount is not None:
-                state, check, decision = core.check_before_close(state, Decimal(str(exchange_amount)),
-                                                                 Decimal(str(amount)), now)  # fmt: skip
+                state, check, decision = core.check_before_close(
+                    state, Decimal(str(exchange_amount)), Decimal(str(amount)), now
+                )
                 if check is not core.PositionCheck.MATCH:
                     self._position_mismatch(trade, check, amount, exchange_amount, exit_reason)
                 if decision is not core.PreClose.SEND:
                     self._set(trade.id, state)
                     return False
             if market_max and amount > market_max and self.chunked_fallback:
-                state = core.CloseState(core.CloseStatus.CHUNKING, state.attempts, 0, None, state.alerted_at_failures,
-                                        escalated_at=now)  # fmt: skip
+                state = core.CloseState(
+                    core.CloseStatus.CHUNKING, state.attempts, 0, None, state.alerted_at_failures, escalated_at=now
+                )
                 self._set(trade.id, state)
-                self.recorder.record("close_escalated", trade.id, trade.pair, {"reason": "above_market_max", "amount": amount,
-                                                                       "market_max": market_max}, "warning")  # fmt: skip
-                self._alert_escalation(trade, f"the position ({amount}) is above the market-order maximum ({market_max})")
+                self.recorder.record(
+                    "close_escalated",
+                    trade.id,
+                    trade.pair,
+                    {"reason": "above_market_max", "amount": amount, "market_max": market_max},
+                    "warning",
+                )
+                self._alert_escalation(
+                    trade, f"the position ({amount}) is above the market-order maximum ({market_max})"
+                )
                 return False
-            state, attempt = core.start_attempt(state, now, Decimal(str(amount)), core.CloseType.FULL, trade.id, self.prefix)
+            state, attempt = core.start_attempt(
+                state, now, Decimal(str(amount)), core.CloseType.FULL, trade.id, self.prefix
+            )
             self._set(trade.id, state)
             if self.guard is not None:
-                self.guard.expect(Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "close", now))
-            self.recorder.record("close_attempt", trade.id, trade.pair, {**attempt.to_dict(), "exit_reason": exit_reason})
+                self.guard.expect(
+                    Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "close", now)
+                )
+            self.recorder.record(
+                "close_attempt", trade.id, trade.pair, {**attempt.to_dict(), "exit_reason": exit_reason}
+            )
             return True
         finally:
             self.persist(trade)
@@ -141,13 +172,21 @@ class CloseDesk:
             return False  # still cannot tell: never send a second order
         if found is not None:
             self._set(trade.id, core.order_found_after_loss(state, now))
-            self.recorder.record("close_found_after_loss", trade.id, trade.pair, {"client_order_id": attempt.client_order_id,
-                                                                          "status": found.get("status")})  # fmt: skip
+            self.recorder.record(
+                "close_found_after_loss",
+                trade.id,
+                trade.pair,
+                {"client_order_id": attempt.client_order_id, "status": found.get("status")},
+            )
             return False  # freqtrade learns the order through its own recovery (the position is gone)
         failure = classify(TimeoutError(f"order {attempt.client_order_id} was not placed (response lost)"))
         state, actions = core.attempt_failed(state, failure, now, self.config)
-        self._set(trade.id, core.CloseState(core.CloseStatus.IDLE, state.attempts, state.consecutive_failures,
-                                            None, state.alerted_at_failures))  # fmt: skip
+        self._set(
+            trade.id,
+            core.CloseState(
+                core.CloseStatus.IDLE, state.attempts, state.consecutive_failures, None, state.alerted_at_failures
+            ),
+        )
         self._carry_out(trade.id, trade.pair, actions, failure)
         return True
 
@@ -155,20 +194,33 @@ class CloseDesk:
         intent = outcome.intent
         if intent is None or intent.trade_id is None:
             if outcome.error is not None:
-                self.recorder.record("order_failed", None, None, {"client_order_id": outcome.client_order_id,
-                                                        "error": str(outcome.error)[:300]}, "warning")  # fmt: skip
+                self.recorder.record(
+                    "order_failed",
+                    None,
+                    None,
+                    {"client_order_id": outcome.client_order_id, "error": str(outcome.error)[:300]},
+                    "warning",
+                )
             return
         trade_id, now = intent.trade_id, self.clock()
         state = self._states.get(trade_id, core.CloseState())
         data = {"client_order_id": outcome.client_order_id, "purpose": intent.purpose}
         if outcome.order is not None:
             if outcome.found_after_loss:
-                self.recorder.record("close_found_after_loss", trade_id, intent.pair, {**data, "error": type(outcome.error).__name__})
-            self.recorder.record("close_placed", trade_id, intent.pair, {**data, "order_id": outcome.order.get("id"),
-                                                               "status": outcome.order.get("status")})  # fmt: skip
+                self.recorder.record(
+                    "close_found_after_loss", trade_id, intent.pair, {**data, "error": type(outcome.error).__name__}
+                )
+            self.recorder.record(
+                "close_placed",
+                trade_id,
+                intent.pair,
+                {**data, "order_id": outcome.order.get("id"), "status": outcome.order.get("status")},
+            )
             return
         if outcome.lookup_failed:
-            self.recorder.record("close_unresolved", trade_id, intent.pair, {**data, "error": str(outcome.error)[:300]}, "warning")
+            self.recorder.record(
+                "close_unresolved", trade_id, intent.pair, {**data, "error": str(outcome.error)[:300]}, "warning"
+            )
             return  # stays PLACING: the next confirm looks the order up again before anything is sent
         retry_after = None
         if self.guard is not None and self.guard._api is not None:
@@ -178,24 +230,39 @@ class CloseDesk:
         state, actions = core.attempt_failed(state, failure, now, self.config)
         if state.status is core.CloseStatus.CHUNKING and not self.chunked_fallback:
             wait = self.config.retry.wait(state.consecutive_failures, failure)
-            state = core.CloseState(core.CloseStatus.BACKING_OFF, state.attempts, state.consecutive_failures,
-                                    now + wait, state.alerted_at_failures)  # fmt: skip
+            state = core.CloseState(
+                core.CloseStatus.BACKING_OFF,
+                state.attempts,
+                state.consecutive_failures,
+                now + wait,
+                state.alerted_at_failures,
+            )
         self._set(trade_id, state)
-        self.recorder.record("close_failed", trade_id, intent.pair, {**data, **failure.to_dict(), "status": state.status.value,
-                                                            "next_allowed_at": state.next_allowed_at}, "warning")  # fmt: skip
+        self.recorder.record(
+            "close_failed",
+            trade_id,
+            intent.pair,
+            {**data, **failure.to_dict(), "status": state.status.value, "next_allowed_at": state.next_allowed_at},
+            "warning",
+        )
         self._carry_out(trade_id, intent.pair, actions, failure)
 
     def _carry_out(self, trade_id: int, pair: str, actions, failure) -> None:
         for action in actions:
             if isinstance(action, core.Alert):
                 state = self._states.get(trade_id, core.CloseState())
-                self.alerts.alert(trade_id=trade_id, pair=pair, severity=action.severity, subject="close keeps failing",
-                                  happened=f"{state.consecutive_failures} close attempts in a row failed; last: "
-                                           f"{failure.failure_class.value} ({failure.message[:120]})",
-                                  plugin_did=f"retries with backoff (next at {state.next_allowed_at and datetime.fromtimestamp(state.next_allowed_at, timezone.utc):%H:%M:%S}), "
-                                             "checking the exchange position before each attempt",
-                                  you_should="check the exchange for the position and the error; close it by hand if it must go now",
-                                  data={"failure_class": failure.failure_class.value, "attempts": state.consecutive_failures})  # fmt: skip
+                self.alerts.alert(
+                    trade_id=trade_id,
+                    pair=pair,
+                    severity=action.severity,
+                    subject="close keeps failing",
+                    happened=f"{state.consecutive_failures} close attempts in a row failed; last: "
+                    f"{failure.failure_class.value} ({failure.message[:120]})",
+                    plugin_did=f"retries with backoff (next at {state.next_allowed_at and datetime.fromtimestamp(state.next_allowed_at, UTC):%H:%M:%S}), "
+                    "checking the exchange position before each attempt",
+                    you_should="check the exchange for the position and the error; close it by hand if it must go now",
+                    data={"failure_class": failure.failure_class.value, "attempts": state.consecutive_failures},
+                )
             elif isinstance(action, core.Escalate):
                 self.recorder.record("close_escalated", trade_id, pair, {"reason": action.reason}, "warning")
                 self._alert_escalation_id(trade_id, pair, action.reason)
@@ -204,28 +271,49 @@ class CloseDesk:
         self._alert_escalation_id(trade.id, trade.pair, reason)
 
     def _alert_escalation_id(self, trade_id: int, pair: str, reason: str) -> None:
-        self.alerts.alert(trade_id=trade_id, pair=pair, severity="warning", subject="closing in chunks",
-                          happened=f"a full close cannot go through: {reason}",
-                          plugin_did="closes the position in partial exits sized from the market's limits, each confirmed by its fill",
-                          you_should="nothing unless the chunks stop; watch the position shrink")  # fmt: skip
+        self.alerts.alert(
+            trade_id=trade_id,
+            pair=pair,
+            severity="warning",
+            subject="closing in chunks",
+            happened=f"a full close cannot go through: {reason}",
+            plugin_did="closes the position in partial exits sized from the market's limits, each confirmed by its fill",
+            you_should="nothing unless the chunks stop; watch the position shrink",
+        )
 
-    def _position_mismatch(self, trade: Any, check: core.PositionCheck, amount: float, exchange_amount: float, reason: str) -> None:
+    def _position_mismatch(
+        self, trade: Any, check: core.PositionCheck, amount: float, exchange_amount: float, reason: str
+    ) -> None:
         gone = check is core.PositionCheck.GONE
-        self.recorder.record("close_skipped_gone" if gone else "size_mismatch", trade.id, trade.pair,
-                    {"trade_amount": amount, "exchange_amount": exchange_amount, "check": check.value, "exit_reason": reason},
-                    "warning")  # fmt: skip
+        self.recorder.record(
+            "close_skipped_gone" if gone else "size_mismatch",
+            trade.id,
+            trade.pair,
+            {"trade_amount": amount, "exchange_amount": exchange_amount, "check": check.value, "exit_reason": reason},
+            "warning",
+        )
         if gone:
-            self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position already gone",
-                              happened="the exchange shows no position for this trade (liquidated, stopped or closed outside the bot)",
-                              plugin_did="sent no close order, and sends none while the exchange shows no position",
-                              you_should=f"freqtrade records the real exit when its wallet check finds the position gone; if "
-                                         f"trade {trade.id} stays open (e.g. while its stop order is still open on the exchange), "
-                                         f"run /reload_trade {trade.id} so freqtrade reads the exchange's orders")  # fmt: skip
+            self.alerts.alert(
+                trade_id=trade.id,
+                pair=trade.pair,
+                severity="warning",
+                subject="position already gone",
+                happened="the exchange shows no position for this trade (liquidated, stopped or closed outside the bot)",
+                plugin_did="sent no close order, and sends none while the exchange shows no position",
+                you_should=f"freqtrade records the real exit when its wallet check finds the position gone; if "
+                f"trade {trade.id} stays open (e.g. while its stop order is still open on the exchange), "
+                f"run /reload_trade {trade.id} so freqtrade reads the exchange's orders",
+            )
         elif check is core.PositionCheck.SMALLER:
-            self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position smaller than the trade",
-                              happened=f"the exchange holds {exchange_amount}, the trade {amount}",
-                              plugin_did="held the close back so freqtrade can record the outside change first",
-                              you_should="check who changed the position (another bot, the web UI)")  # fmt: skip
+            self.alerts.alert(
+                trade_id=trade.id,
+                pair=trade.pair,
+                severity="warning",
+                subject="position smaller than the trade",
+                happened=f"the exchange holds {exchange_amount}, the trade {amount}",
+                plugin_did="held the close back so freqtrade can record the outside change first",
+                you_should="check who changed the position (another bot, the web UI)",
+            )
 
     def exit_filled(self, trade: Any, order: Any, now: float) -> None:
         state = self.state(trade)
@@ -233,35 +321,71 @@ class CloseDesk:
             return
         state = core.attempt_filled(state, now)
         if not trade.is_open or trade.amount <= 0:
-            state = core.CloseState(core.CloseStatus.CLOSED, state.attempts, 0, None, state.alerted_at_failures,
-                                    escalated_at=state.escalated_at)  # fmt: skip
+            state = core.CloseState(
+                core.CloseStatus.CLOSED,
+                state.attempts,
+                0,
+                None,
+                state.alerted_at_failures,
+                escalated_at=state.escalated_at,
+            )
         self._set(trade.id, state)
-        self.recorder.record("close_filled", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
-                                                          "price": float(order.safe_price), "status": state.status.value})  # fmt: skip
+        self.recorder.record(
+            "close_filled",
+            trade.id,
+            trade.pair,
+            {
+                "order_id": order.order_id,
+                "amount": float(order.safe_filled),
+                "price": float(order.safe_price),
+                "status": state.status.value,
+            },
+        )
         self.persist(trade)
 
     def reduced_outside(self, trade: Any, order: Any) -> None:
         """freqtrade found an order from outside the bot that reduced the position (recorded on the trade)."""
-        self.recorder.record("reduced_outside", trade.id, trade.pair, {"order_id": order.order_id, "amount": float(order.safe_filled),
-                                                             "trade_amount_now": float(trade.amount)}, "warning")  # fmt: skip
-        self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position reduced outside the bot",
-                          happened=f"an order from outside the bot reduced the position by {order.safe_filled}",
-                          plugin_did="closes only what is left; freqtrade recorded the outside order on the trade",
-                          you_should="check who trades on this account (another bot, the web UI)")  # fmt: skip
+        self.recorder.record(
+            "reduced_outside",
+            trade.id,
+            trade.pair,
+            {"order_id": order.order_id, "amount": float(order.safe_filled), "trade_amount_now": float(trade.amount)},
+            "warning",
+        )
+        self.alerts.alert(
+            trade_id=trade.id,
+            pair=trade.pair,
+            severity="warning",
+            subject="position reduced outside the bot",
+            happened=f"an order from outside the bot reduced the position by {order.safe_filled}",
+            plugin_did="closes only what is left; freqtrade recorded the outside order on the trade",
+            you_should="check who trades on this account (another bot, the web UI)",
+        )
 
     def closed_outside(self, trade: Any, order: Any) -> None:
         """freqtrade recorded an exit it found on the exchange (liquidation, a stop, someone else)."""
         self._set(trade.id, core.CloseState(core.CloseStatus.GONE, self.state(trade).attempts))
-        self.recorder.record("closed_outside", trade.id, trade.pair, {"order_id": order.order_id, "exit_reason": trade.exit_reason,
-                                                            "price": float(order.safe_price)}, "warning")  # fmt: skip
-        self.alerts.alert(trade_id=trade.id, pair=trade.pair, severity="warning", subject="position closed outside the bot",
-                          happened=f"the exchange closed the position ({trade.exit_reason}) at {order.safe_price}",
-                          plugin_did="sent no close order; freqtrade recorded the exchange's exit on the trade",
-                          you_should="check the exchange's order history if this was not expected")  # fmt: skip
+        self.recorder.record(
+            "closed_outside",
+            trade.id,
+            trade.pair,
+            {"order_id": order.order_id, "exit_reason": trade.exit_reason, "price": float(order.safe_price)},
+            "warning",
+        )
+        self.alerts.alert(
+            trade_id=trade.id,
+            pair=trade.pair,
+            severity="warning",
+            subject="position closed outside the bot",
+            happened=f"the exchange closed the position ({trade.exit_reason}) at {order.safe_price}",
+            plugin_did="sent no close order; freqtrade recorded the exchange's exit on the trade",
+            you_should="check the exchange's order history if this was not expected",
+        )
         self.persist(trade)
 
-    def next_chunk(self, trade: Any, now: float, rate: float, limits: MarketLimits,
-                   exchange_amount: float | None = None) -> tuple[float, str] | None:  # fmt: skip
+    def next_chunk(
+        self, trade: Any, now: float, rate: float, limits: MarketLimits, exchange_amount: float | None = None
+    ) -> tuple[float, str] | None:
         """The next chunk of an escalated close as freqtrade's ``(-stake, tag)``, or None.
 
         After a doubtful chunk failure (insufficient margin, reduce-only rejection) the close waits
@@ -271,13 +395,19 @@ class CloseDesk:
         state = self.state(trade)
         try:
             if core.closing_in_chunks(state) and core.verification_due(state, now) and exchange_amount is not None:
-                state, check = core.position_seen(state, Decimal(str(exchange_amount)), Decimal(str(trade.amount)),
-                                                  core.size_tolerance(Decimal(str(trade.amount))), now)  # fmt: skip
+                state, check = core.position_seen(
+                    state,
+                    Decimal(str(exchange_amount)),
+                    Decimal(str(trade.amount)),
+                    core.size_tolerance(Decimal(str(trade.amount))),
+                    now,
+                )
                 self._set(trade.id, state)
                 if check is not core.PositionCheck.MATCH:
                     self._position_mismatch(trade, check, float(trade.amount), exchange_amount, "chunked close")
-            if not core.may_send_chunk(state, now) or (state.last and state.last.close_type is core.CloseType.CHUNK
-                                                       and state.last.outcome == "pending"):  # fmt: skip
+            if not core.may_send_chunk(state, now) or (
+                state.last and state.last.close_type is core.CloseType.CHUNK and state.last.outcome == "pending"
+            ):
                 return None
             amount, step = Decimal(str(trade.amount)), limits.step
             if exchange_amount:  # close no more than the exchange still holds
@@ -290,9 +420,15 @@ class CloseDesk:
             state, attempt = core.start_attempt(state, now, chunk, core.CloseType.CHUNK, trade.id, self.prefix)
             self._set(trade.id, state)
             if self.guard is not None:
-                self.guard.expect(Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "chunk", now))
-            self.recorder.record("close_chunk", trade.id, trade.pair, {**attempt.to_dict(), "plan": [str(c) for c in plan.chunks],
-                                                             "dust_folded": str(plan.dust_folded)})  # fmt: skip
+                self.guard.expect(
+                    Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "chunk", now)
+                )
+            self.recorder.record(
+                "close_chunk",
+                trade.id,
+                trade.pair,
+                {**attempt.to_dict(), "plan": [str(c) for c in plan.chunks], "dust_folded": str(plan.dust_folded)},
+            )
             return -float(stake), f"robust_chunk_{attempt.number}"
         finally:
             self.persist(trade)

@@ -14,7 +14,7 @@ defaults by name, nothing is changed.
 from __future__ import annotations
 
 import inspect
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _TRADE_CALLBACKS = ("custom_exit", "custom_exit_price", "adjust_trade_position", "confirm_trade_exit", "order_filled")
@@ -48,7 +48,7 @@ def install_fast_callbacks(strategy: Any, mixin: type, backtest: bool, aged: Any
     if backtest and next(k for k in mro if "bot_loop_start" in vars(k)) is mixin:
         strategy.bot_loop_start = IStrategy.bot_loop_start.__get__(strategy)  # nothing of ours per candle
     default_custom_exit = False
-    after = mro[mro.index(mixin) + 1:]
+    after = mro[mro.index(mixin) + 1 :]
     for name in _TRADE_CALLBACKS:
         owner = next(klass for klass in mro if name in vars(klass))
         parent = next(klass for klass in after if name in vars(klass))
@@ -74,8 +74,11 @@ def _young_trade_shortcut(bound, aged):
     dictionary lookup and one datetime comparison, without the rest of the call chain. A trade's
     "young until" time is cached the first time the aged adapter has seen it."""
     policy = aged.policy
-    young = timedelta(seconds=min(policy.max_age, policy.force_close_after if policy.force_close_after is not None
-                                  else policy.max_age))  # fmt: skip
+    young = timedelta(
+        seconds=min(
+            policy.max_age, policy.force_close_after if policy.force_close_after is not None else policy.max_age
+        )
+    )
     opened = aged._opened
     young_until: dict[int, tuple[datetime, datetime]] = {}  # trade id -> (open date, young until)
 
@@ -91,7 +94,7 @@ def _young_trade_shortcut(bound, aged):
         started = opened.get((trade.id, trade.open_date))
         if started is not None:
             tz = now.tzinfo
-            until = datetime.fromtimestamp(started, timezone.utc) + young
+            until = datetime.fromtimestamp(started, UTC) + young
             young_until[trade.id] = (trade.open_date, until if tz is not None else until.replace(tzinfo=None))
         return result
 

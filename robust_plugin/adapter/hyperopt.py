@@ -35,9 +35,7 @@ HYPEROPT_ATTRIBUTES: dict[str, tuple[str, float]] = {
 def aged_policy_source(strategy: Any, config: AgedConfig) -> Callable[[], AgedPolicy] | None:
     """A callable giving the policy for the strategy's current parameter values, or ``None`` when
     the strategy declares none of :data:`HYPEROPT_ATTRIBUTES` (the config alone decides)."""
-    present = {
-        name: spec for name, spec in HYPEROPT_ATTRIBUTES.items() if hasattr(strategy, name)
-    }
+    present = {name: spec for name, spec in HYPEROPT_ATTRIBUTES.items() if hasattr(strategy, name)}
     if not present:
         return None
     base = config.policy()

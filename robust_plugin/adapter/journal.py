@@ -8,13 +8,13 @@ written is read back from custom data after a restart, so a restart does not rep
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from robust_plugin.core.aging import AgedDecision, is_aged_reason, net_result
-from robust_plugin.core.trade_state import read_state, write_part
-from robust_plugin.core.trade_facts import position_costs, trade_age
 from robust_plugin.adapter.recorder import Recorder, as_recorder
+from robust_plugin.core.aging import AgedDecision, is_aged_reason, net_result
+from robust_plugin.core.trade_facts import position_costs, trade_age
+from robust_plugin.core.trade_state import read_state, write_part
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class AgedJournal:
         self._last[trade.id] = key
         opened = now.timestamp() - age
         next_at = (
-            datetime.fromtimestamp(opened + stage.next_change_age, tz=timezone.utc).isoformat()
+            datetime.fromtimestamp(opened + stage.next_change_age, tz=UTC).isoformat()
             if stage.next_change_age is not None
             else None
         )
@@ -53,7 +53,7 @@ class AgedJournal:
             "accepted_loss_pct": stage.accepted_loss_pct,
             "target": decision.target,
             "exit_reason": stage.exit_reason,
-            "since": now.astimezone(timezone.utc).isoformat(),
+            "since": now.astimezone(UTC).isoformat(),
             "next_step_at": next_at,
         }
         write_part(trade, "aged", value)

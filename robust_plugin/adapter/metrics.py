@@ -13,9 +13,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from robust_plugin.adapter.recorder import Recorder
 from robust_plugin.core import metric_rules as core
 from robust_plugin.core.config import SECTION, MetricsConfig
-from robust_plugin.adapter.recorder import Recorder
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +80,11 @@ class MetricsExporter:
                 logger.error(
                     "robust_plugin: %s.metrics.port: cannot serve metrics on %s:%s (%s); the bot keeps "
                     "trading without metrics. Choose a free port or stop what uses it.",
-                    SECTION, host, port, error.strerror or error,
-                )  # fmt: skip
+                    SECTION,
+                    host,
+                    port,
+                    error.strerror or error,
+                )
                 return False
             _SERVING[(host, port)] = self.server
         logger.info("robust_plugin: Prometheus metrics on http://%s:%s/metrics", host, port)

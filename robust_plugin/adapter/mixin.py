@@ -23,24 +23,30 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
-from robust_plugin.core.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
+from robust_plugin.adapter import trade_rows
 from robust_plugin.adapter.aged_exits import AgedExits
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.close_desk import CloseDesk
 from robust_plugin.adapter.fast_callbacks import install_fast_callbacks
+from robust_plugin.adapter.hyperopt import aged_policy_source
+from robust_plugin.adapter.journal import AgedJournal
 from robust_plugin.adapter.market_facts import market_limits, market_order_max
 from robust_plugin.adapter.order_guard import OrderGuard
-from robust_plugin.adapter import trade_rows
-from robust_plugin.adapter.settlement_desk import SettlementDesk
-from robust_plugin.adapter.journal import AgedJournal
 from robust_plugin.adapter.recorder import Recorder
-from robust_plugin.adapter.hyperopt import aged_policy_source
+from robust_plugin.adapter.settlement_desk import SettlementDesk
+from robust_plugin.core.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
 from robust_plugin.store import EventStore, default_url
 
 logger = logging.getLogger(__name__)
 
-_HOOKS = ("custom_exit", "custom_exit_price", "order_filled", "confirm_trade_exit", "adjust_trade_position",
-          "bot_loop_start")
+_HOOKS = (
+    "custom_exit",
+    "custom_exit_price",
+    "order_filled",
+    "confirm_trade_exit",
+    "adjust_trade_position",
+    "bot_loop_start",
+)
 _LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
 
 
@@ -94,7 +100,7 @@ class RobustMixin:
             raise OperationalException(
                 f"robust_plugin: {SECTION}.aged is enabled but 'use_exit_signal' is false, so "
                 "freqtrade never calls custom_exit and aged positions would never be closed. "
-                f"Set \"use_exit_signal\": true, or set {SECTION}.aged.enabled to false."
+                f'Set "use_exit_signal": true, or set {SECTION}.aged.enabled to false.'
             )
         for hook in _HOOKS:
             own = getattr(type(self), hook)
@@ -115,7 +121,7 @@ class RobustMixin:
         if exit_type != "limit":
             logger.warning(
                 "robust_plugin: order_types.exit is '%s'. Aged exits then happen at a candle's open "
-                "in backtesting instead of at their target price; use \"exit\": \"limit\".",
+                'in backtesting instead of at their target price; use "exit": "limit".',
                 exit_type,
             )
 
@@ -137,8 +143,7 @@ class RobustMixin:
         )
         p = self._robust_aged.policy
         logger.info(
-            "robust_plugin: aged exits on (max_age %ss, grace %ss, +%s%% every %ss up to %s%%, "
-            "force close after %s)",
+            "robust_plugin: aged exits on (max_age %ss, grace %ss, +%s%% every %ss up to %s%%, force close after %s)",
             p.max_age,
             p.grace_period,
             p.loss_step_pct,
@@ -192,7 +197,7 @@ class RobustMixin:
         chunks = closing.chunked_fallback
         if chunks and not self.position_adjustment_enable:  # type: ignore[attr-defined]
             logger.warning(
-                "robust_plugin: %s.closing.chunked_fallback needs \"position_adjustment_enable\": true "
+                'robust_plugin: %s.closing.chunked_fallback needs "position_adjustment_enable": true '
                 "(freqtrade only asks adjust_trade_position then); escalated closes keep retrying full closes.",
                 SECTION,
             )
@@ -205,8 +210,11 @@ class RobustMixin:
             if guard.install(self.dp._exchange):  # type: ignore[attr-defined]
                 desk.guard = self._robust_guard = guard
         self._robust_desk = desk
-        logger.info("robust_plugin: verified closes on (order guard %s, chunked fallback %s)",
-                    "on" if desk.guard else "off", "on" if chunks else "off")
+        logger.info(
+            "robust_plugin: verified closes on (order guard %s, chunked fallback %s)",
+            "on" if desk.guard else "off",
+            "on" if chunks else "off",
+        )
 
     def _robust_alerter(self) -> Alerter:
         if getattr(self, "_robust_alerts", None) is None:
@@ -227,8 +235,10 @@ class RobustMixin:
             return
         mode = self._robust_runmode()
         if mode is not RunMode.LIVE or self.config.get("trading_mode") != "futures":  # type: ignore[attr-defined]
-            logger.info("robust_plugin: settlement verification and reconciliation need a real futures exchange; "
-                        "skipped in %s", mode.value)  # fmt: skip
+            logger.info(
+                "robust_plugin: settlement verification and reconciliation need a real futures exchange; skipped in %s",
+                mode.value,
+            )
             return
         from freqtrade.persistence import Trade
 
@@ -249,8 +259,11 @@ class RobustMixin:
         )
         desk.resume(Trade.get_open_trades())
         self._robust_settlement = desk
-        logger.info("robust_plugin: settlement verification %s, reconciliation %s",
-                    "on" if config.settlement.enabled else "off", "on" if config.reconcile.enabled else "off")
+        logger.info(
+            "robust_plugin: settlement verification %s, reconciliation %s",
+            "on" if config.settlement.enabled else "off",
+            "on" if config.reconcile.enabled else "off",
+        )
 
     # -- freqtrade callbacks -----------------------------------------------------------------
 
@@ -271,8 +284,12 @@ class RobustMixin:
         **kwargs,
     ) -> str | bool | None:
         """The strategy's own custom exit first; otherwise the aged policy's exit reason, if any."""
-        own = None if self._robust_default_custom_exit else super().custom_exit(  # type: ignore[misc]
-            pair, trade, current_time, current_rate, current_profit, **kwargs
+        own = (
+            None
+            if self._robust_default_custom_exit
+            else super().custom_exit(  # type: ignore[misc]
+                pair, trade, current_time, current_rate, current_profit, **kwargs
+            )
         )
         if own or self._robust_aged is None:
             return own
@@ -313,26 +330,47 @@ class RobustMixin:
         if settling and exchange_amount > 0:  # the wallet sync just saw the position: settle on it
             self._robust_settlement.observe(trade, exchange_amount, current_time.timestamp())  # type: ignore[union-attr]
             settling = self._robust_settlement.settling(trade.id)  # type: ignore[union-attr]
-        return desk.confirm_exit(trade, amount, exit_reason, current_time.timestamp(), exchange_amount, market_max,
-                                 settling=settling)  # fmt: skip
+        return desk.confirm_exit(
+            trade, amount, exit_reason, current_time.timestamp(), exchange_amount, market_max, settling=settling
+        )
 
-    def adjust_trade_position(self, trade: Any, current_time: datetime, current_rate: float,
-                              current_profit: float, min_stake: float | None, max_stake: float,
-                              current_entry_rate: float, current_exit_rate: float,
-                              current_entry_profit: float, current_exit_profit: float, **kwargs):  # fmt: skip
+    def adjust_trade_position(
+        self,
+        trade: Any,
+        current_time: datetime,
+        current_rate: float,
+        current_profit: float,
+        min_stake: float | None,
+        max_stake: float,
+        current_entry_rate: float,
+        current_exit_rate: float,
+        current_entry_profit: float,
+        current_exit_profit: float,
+        **kwargs,
+    ):
         """The strategy's own adjustment first; otherwise the next chunk of an escalated close."""
         own = super().adjust_trade_position(  # type: ignore[misc]
-            trade, current_time, current_rate, current_profit, min_stake, max_stake, current_entry_rate,
-            current_exit_rate, current_entry_profit, current_exit_profit, **kwargs,
-        )  # fmt: skip
+            trade,
+            current_time,
+            current_rate,
+            current_profit,
+            min_stake,
+            max_stake,
+            current_entry_rate,
+            current_exit_rate,
+            current_entry_profit,
+            current_exit_profit,
+            **kwargs,
+        )
         desk = self._robust_desk
         if own is not None or desk is None or not desk.in_chunked_close(trade):
             return own  # nearly every call: no escalated close, nothing to size
         limits = market_limits(self.dp._exchange, trade.pair)  # type: ignore[attr-defined]
         if limits is None:
             return None
-        return desk.next_chunk(trade, current_time.timestamp(), current_exit_rate, limits,
-                               self._robust_exchange_amount(trade.pair))  # fmt: skip
+        return desk.next_chunk(
+            trade, current_time.timestamp(), current_exit_rate, limits, self._robust_exchange_amount(trade.pair)
+        )
 
     def _robust_exchange_amount(self, pair: str) -> float:
         """The pair's position as freqtrade's wallet sync last read it this loop (no extra request)."""
@@ -358,9 +396,7 @@ class RobustMixin:
         aged_rate = self._robust_aged.exit_price(trade, current_time, proposed_rate, exit_tag)
         return rate if aged_rate is None else aged_rate
 
-    def order_filled(
-        self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs
-    ) -> None:
+    def order_filled(self, pair: str, trade: Any, order: Any, current_time: datetime, **kwargs) -> None:
         """Records exits that filled (aged exits in dry-run and live; close attempts in live)."""
         super().order_filled(pair, trade, order, current_time, **kwargs)  # type: ignore[misc]
         if order.ft_order_side == trade.entry_side:

@@ -68,14 +68,19 @@ def guard_supported() -> tuple[bool, str]:
         return False, f"cannot inspect freqtrade: {error}"
     version = getattr(freqtrade, "__version__", "?")
     if not any(version.startswith(v) for v in SUPPORTED_FREQTRADE):
-        return False, f"freqtrade {version} is not a version the order guard was tested with ({', '.join(SUPPORTED_FREQTRADE)})"
+        return (
+            False,
+            f"freqtrade {version} is not a version the order guard was tested with ({', '.join(SUPPORTED_FREQTRADE)})",
+        )
     if "self._api.create_order(" not in source:
         return False, f"freqtrade {version} no longer places orders through self._api.create_order"
     return True, f"freqtrade {version}"
 
 
 class OrderGuard:
-    def __init__(self, on_result: Callable[[Outcome], None], prefix: str = "rp", clock: Callable[[], float] = time.time):
+    def __init__(
+        self, on_result: Callable[[Outcome], None], prefix: str = "rp", clock: Callable[[], float] = time.time
+    ):
         self.on_result = on_result
         self.prefix = _NOT_ID.sub("", prefix)[:8] or "rp"
         self.clock = clock
@@ -133,8 +138,13 @@ class OrderGuard:
                 raise
             found, lookup_failed = self._lookup(symbol, client_id)
             if found is not None:
-                logger.warning("robust_plugin: %s order %s for %s: response lost (%s), order found by client id",
-                               side, client_id, symbol, type(error).__name__)  # fmt: skip
+                logger.warning(
+                    "robust_plugin: %s order %s for %s: response lost (%s), order found by client id",
+                    side,
+                    client_id,
+                    symbol,
+                    type(error).__name__,
+                )
                 self._report(Outcome(intent, client_id, found, error, found_after_loss=True))
                 return found
             self._report(Outcome(intent, client_id, None, error, lookup_failed=lookup_failed))

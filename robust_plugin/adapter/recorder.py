@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from robust_plugin.store import Event, EventStore
@@ -31,21 +31,37 @@ class Recorder:
         """``listener(event)`` is called for every recorded or announced event."""
         self.listeners.append(listener)
 
-    def record(self, kind: str, trade_id: int | None = None, pair: str | None = None, data: dict[str, Any] | None = None,
-               severity: str = "info", *, at: datetime | float | None = None) -> Event:  # fmt: skip
+    def record(
+        self,
+        kind: str,
+        trade_id: int | None = None,
+        pair: str | None = None,
+        data: dict[str, Any] | None = None,
+        severity: str = "info",
+        *,
+        at: datetime | float | None = None,
+    ) -> Event:
         """Write one event to the store (if there is one) and tell the listeners; never raises."""
         event = self._event(kind, trade_id, pair, data, severity, at)
         if self.store is not None:
             try:
                 event = self.store.record(event)
-            except Exception:  # noqa: BLE001 - the store must never stop the bot from trading
+            except Exception:
                 on = f" for trade {trade_id}" if trade_id is not None else ""
                 logger.exception("robust_plugin: could not record %s%s", kind, on)
         self._tell(event)
         return event
 
-    def announce(self, kind: str, trade_id: int | None = None, pair: str | None = None, data: dict[str, Any] | None = None,
-                 severity: str = "info", *, at: datetime | float | None = None) -> Event:  # fmt: skip
+    def announce(
+        self,
+        kind: str,
+        trade_id: int | None = None,
+        pair: str | None = None,
+        data: dict[str, Any] | None = None,
+        severity: str = "info",
+        *,
+        at: datetime | float | None = None,
+    ) -> Event:
         """Tell the listeners only: a fact they need (a trade closed, a stage read back after a restart)
         that is not worth a row in the store."""
         event = self._event(kind, trade_id, pair, data, severity, at)
@@ -56,14 +72,14 @@ class Recorder:
         if at is None:
             at = self.clock()
         if not isinstance(at, datetime):
-            at = datetime.fromtimestamp(at, timezone.utc)
+            at = datetime.fromtimestamp(at, UTC)
         return Event(kind=kind, created_at=at, trade_id=trade_id, pair=pair, severity=severity, data=data or {})
 
     def _tell(self, event: Event) -> None:
         for listener in self.listeners:
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - a listener must never stop the bot from trading
+            except Exception:
                 logger.exception("robust_plugin: event listener %r failed on %s", listener, event.kind)
 
 

@@ -15,36 +15,64 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
+from robust_plugin.adapter.alerts import Alerter
+from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.core import reconcile as rec
 from robust_plugin.core import settlement as core
-from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.core.trade_state import read_state, write_part
-from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 
 ADVICE = {
-    core.SettlementOutcome.VERIFIED_LATE: ("info", "the exchange is slow to show positions", "nothing; watch for it repeating"),
-    core.SettlementOutcome.SIZE_MISMATCH: ("warning", "recorded the real size", "check for a partial fill or an outside change"),
-    core.SettlementOutcome.CLOSED_IMMEDIATELY: ("warning", "freqtrade records the exchange's exit on the trade",
-                                                "check the liquidation price and leverage of this strategy"),
-    core.SettlementOutcome.NEVER_FILLED: ("warning", "left the trade for freqtrade's own recovery", "check the order on the exchange"),
-    core.SettlementOutcome.UNKNOWN: ("critical", "keeps watching; nothing was closed or rolled back",
-                                     "look at the exchange now: a position may be open without a stop-loss"),
-}  # fmt: skip
+    core.SettlementOutcome.VERIFIED_LATE: (
+        "info",
+        "the exchange is slow to show positions",
+        "nothing; watch for it repeating",
+    ),
+    core.SettlementOutcome.SIZE_MISMATCH: (
+        "warning",
+        "recorded the real size",
+        "check for a partial fill or an outside change",
+    ),
+    core.SettlementOutcome.CLOSED_IMMEDIATELY: (
+        "warning",
+        "freqtrade records the exchange's exit on the trade",
+        "check the liquidation price and leverage of this strategy",
+    ),
+    core.SettlementOutcome.NEVER_FILLED: (
+        "warning",
+        "left the trade for freqtrade's own recovery",
+        "check the order on the exchange",
+    ),
+    core.SettlementOutcome.UNKNOWN: (
+        "critical",
+        "keeps watching; nothing was closed or rolled back",
+        "look at the exchange now: a position may be open without a stop-loss",
+    ),
+}
 
 
 class SettlementDesk:
-    def __init__(self, policy: core.SettlementPolicy, exchange: Any, alerts: Alerter, recorder: Recorder | EventStore | None,
-                 loop_interval_s: float, reconcile_every_s: float | None, reconcile_grace_s: float = 30.0,
-                 unprotected_after_s: float = 60.0, stoploss_on_exchange: bool = False,
-                 open_trades: Callable[[], list] | None = None, clock: Callable[[], float] = time.time,
-                 closed_since: Callable[[float], list] | None = None,
-                 load_trade: Callable[[int], Any] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        policy: core.SettlementPolicy,
+        exchange: Any,
+        alerts: Alerter,
+        recorder: Recorder | EventStore | None,
+        loop_interval_s: float,
+        reconcile_every_s: float | None,
+        reconcile_grace_s: float = 30.0,
+        unprotected_after_s: float = 60.0,
+        stoploss_on_exchange: bool = False,
+        open_trades: Callable[[], list] | None = None,
+        clock: Callable[[], float] = time.time,
+        closed_since: Callable[[float], list] | None = None,
+        load_trade: Callable[[int], Any] | None = None,
+    ):
         self.policy = policy
         self.exchange = exchange
         self.alerts = alerts
@@ -91,12 +119,24 @@ class SettlementDesk:
         if key in self.jobs or key in ((read_state(trade).get("settlement") or {}).get("jobs") or {}):
             return  # the same fill reported twice is one job
         filled = getattr(order, "order_filled_utc", None) or getattr(order, "order_filled_date", None)
-        filled_at = filled.replace(tzinfo=filled.tzinfo or timezone.utc).timestamp() if filled else now
-        job = core.new_job(trade.id, trade.pair, "short" if trade.is_short else "long", order.order_id,
-                           min(filled_at, now), float(trade.amount), now)  # fmt: skip
+        filled_at = filled.replace(tzinfo=filled.tzinfo or UTC).timestamp() if filled else now
+        job = core.new_job(
+            trade.id,
+            trade.pair,
+            "short" if trade.is_short else "long",
+            order.order_id,
+            min(filled_at, now),
+            float(trade.amount),
+            now,
+        )
         self.jobs[key] = job
         self._persist(trade, job)
-        self.recorder.record("settlement_started", trade.id, trade.pair, {"order_id": order.order_id, "expected_amount": job.expected_amount})
+        self.recorder.record(
+            "settlement_started",
+            trade.id,
+            trade.pair,
+            {"order_id": order.order_id, "expected_amount": job.expected_amount},
+        )
 
     def _persist(self, trade: Any, job: core.SettlementJob) -> None:
         part = read_state(trade).get("settlement") or {}
@@ -130,7 +170,9 @@ class SettlementDesk:
         """A fresh position seen elsewhere (freqtrade's wallet sync before an exit): step pending jobs on it."""
         side = "short" if trade.is_short else "long"
         for job in [j for j in self.jobs.values() if j.trade_id == trade.id and not core.is_final(j)]:
-            updated, verdict, _ = core.step(job, core.PositionObservation(side, amount, now), now, self.loop_interval_s, self.policy)
+            updated, verdict, _ = core.step(
+                job, core.PositionObservation(side, amount, now), now, self.loop_interval_s, self.policy
+            )
             self.jobs[job.job_key] = updated
             self._persist(trade, updated)
             if verdict is not None:
@@ -192,8 +234,13 @@ class SettlementDesk:
             return None
         ours = [o for o in orders if str(o.get("id")) == job.entry_order_id and float(o.get("filled") or 0) > 0]
         exit_side = "sell" if job.side == "long" else "buy"
-        after = [o for o in orders if o.get("side") == exit_side and float(o.get("filled") or 0) > 0
-                 and (o.get("lastTradeTimestamp") or o.get("timestamp") or 0) >= job.filled_at * 1000 - 1000]  # fmt: skip
+        after = [
+            o
+            for o in orders
+            if o.get("side") == exit_side
+            and float(o.get("filled") or 0) > 0
+            and (o.get("lastTradeTimestamp") or o.get("timestamp") or 0) >= job.filled_at * 1000 - 1000
+        ]
         last = after[-1] if after else None
         return core.FillHistory(
             our_fill_seen=bool(ours),
@@ -205,15 +252,27 @@ class SettlementDesk:
         )
 
     def _verdict(self, job: core.SettlementJob, verdict: core.Verdict) -> None:
-        data = {"outcome": verdict.outcome.value, "lag_s": verdict.lag_s, "detail": verdict.detail, "checks": job.checks,
-                "order_id": job.entry_order_id}  # fmt: skip
+        data = {
+            "outcome": verdict.outcome.value,
+            "lag_s": verdict.lag_s,
+            "detail": verdict.detail,
+            "checks": job.checks,
+            "order_id": job.entry_order_id,
+        }
         self.recorder.record(f"settlement_{verdict.outcome.value}", job.trade_id, job.pair, data, verdict.severity)
         logger.info("robust_plugin: trade %s settlement %s (%s)", job.trade_id, verdict.outcome.value, verdict.detail)
         if verdict.outcome in ADVICE:
             severity, did, todo = ADVICE[verdict.outcome]
-            self.alerts.alert(trade_id=job.trade_id, pair=job.pair, severity=severity,
-                              subject=f"entry settlement: {verdict.outcome.value}", happened=verdict.detail,
-                              plugin_did=did, you_should=todo, data=data)  # fmt: skip
+            self.alerts.alert(
+                trade_id=job.trade_id,
+                pair=job.pair,
+                severity=severity,
+                subject=f"entry settlement: {verdict.outcome.value}",
+                happened=verdict.detail,
+                plugin_did=did,
+                you_should=todo,
+                data=data,
+            )
 
     def _flush(self) -> None:
         """Store the jobs stepped this loop on their trades."""
@@ -223,7 +282,7 @@ class SettlementDesk:
             if trade is not None:
                 try:
                     self._persist(trade, job)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     logger.exception("robust_plugin: could not store settlement state of trade %s", job.trade_id)
 
     def _reconcile(self, trades: list, positions: dict[str, tuple[str, float]], now: float) -> None:
@@ -234,27 +293,57 @@ class SettlementDesk:
             # freqtrade fetches every open stop order of every trade on each loop (handle_stoploss_on_exchange)
             # and marks cancelled ones closed: its view is the exchange's as of this loop, at no request of ours
             stop_live = bool(t.has_open_sl_orders) if self.stoploss_on_exchange else True
-            views.append(rec.TradeView(t.id, t.pair, "short" if t.is_short else "long", float(t.amount), opened,
-                                       t.id in settling, self.stoploss_on_exchange, stop_live))  # fmt: skip
+            views.append(
+                rec.TradeView(
+                    t.id,
+                    t.pair,
+                    "short" if t.is_short else "long",
+                    float(t.amount),
+                    opened,
+                    t.id in settling,
+                    self.stoploss_on_exchange,
+                    stop_live,
+                )
+            )
         self._missing_stops = rec.track_missing_stops(views, self._missing_stops, now)
         # A trade closed moments ago may still show its position (the exchange's view lags, as after an
         # entry): within the grace it covers its pair, so its own close is never taken for an orphan.
         open_pairs = {t.pair for t in trades}
-        views += [rec.TradeView(t.id, t.pair, "short" if t.is_short else "long", float(t.amount), now, settling=True)
-                  for t in self.closed_since(now - self.reconcile_grace_s) if t.pair not in open_pairs]  # fmt: skip
-        findings = rec.reconcile(views, [rec.PositionView(p, s, a) for p, (s, a) in positions.items()], now,
-                                 unprotected_after_s=self.unprotected_after_s, stop_missing_since=self._missing_stops,
-                                 grace_s=self.reconcile_grace_s)  # fmt: skip
+        views += [
+            rec.TradeView(t.id, t.pair, "short" if t.is_short else "long", float(t.amount), now, settling=True)
+            for t in self.closed_since(now - self.reconcile_grace_s)
+            if t.pair not in open_pairs
+        ]
+        findings = rec.reconcile(
+            views,
+            [rec.PositionView(p, s, a) for p, (s, a) in positions.items()],
+            now,
+            unprotected_after_s=self.unprotected_after_s,
+            stop_missing_since=self._missing_stops,
+            grace_s=self.reconcile_grace_s,
+        )
         delta = rec.diff_findings(self._fingerprints, findings)
         self._fingerprints = {f.fingerprint for f in findings}
         for finding in delta.new:
-            data = {"kind": finding.kind.value, "trade_amount": finding.trade_amount, "exchange_amount": finding.exchange_amount,
-                    "detail": finding.detail}  # fmt: skip
-            self.recorder.record(f"finding_{finding.kind.value}", finding.trade_id, finding.pair, data, finding.severity)
-            self.alerts.alert(trade_id=finding.trade_id, pair=finding.pair, severity=finding.severity,
-                              subject=f"reconciliation: {finding.kind.value}", happened=finding.detail,
-                              plugin_did="told you; it does not act on positions it did not open",
-                              you_should=_FINDING_ADVICE[finding.kind], data=data)  # fmt: skip
+            data = {
+                "kind": finding.kind.value,
+                "trade_amount": finding.trade_amount,
+                "exchange_amount": finding.exchange_amount,
+                "detail": finding.detail,
+            }
+            self.recorder.record(
+                f"finding_{finding.kind.value}", finding.trade_id, finding.pair, data, finding.severity
+            )
+            self.alerts.alert(
+                trade_id=finding.trade_id,
+                pair=finding.pair,
+                severity=finding.severity,
+                subject=f"reconciliation: {finding.kind.value}",
+                happened=finding.detail,
+                plugin_did="told you; it does not act on positions it did not open",
+                you_should=_FINDING_ADVICE[finding.kind],
+                data=data,
+            )
         for fingerprint in delta.resolved:
             self.recorder.record("finding_resolved", None, fingerprint.split("|")[1], {"fingerprint": fingerprint})
 

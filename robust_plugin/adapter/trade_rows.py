@@ -11,8 +11,8 @@ changes it has not committed yet. Nothing is written or flushed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 
@@ -29,10 +29,10 @@ class TradeRow:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _queries() -> tuple[Any, Any]:
     """The two statements, built once (building one costs about as much as running it)."""
     from freqtrade.persistence import Order, Trade
@@ -60,8 +60,16 @@ def _rows(query: Any, **params: Any) -> list[TradeRow]:
     for id_, pair, short, amount, opened, stop in session.execute(query, params):
         trade = loaded.get(identity_key(Trade, id_))
         if trade is not None and "orders" in trade.__dict__:  # no lazy load: that would be a query per trade
-            rows.append(TradeRow(trade.id, trade.pair, bool(trade.is_short), float(trade.amount or 0.0),
-                                 _utc(trade.open_date), trade.has_open_sl_orders))  # fmt: skip
+            rows.append(
+                TradeRow(
+                    trade.id,
+                    trade.pair,
+                    bool(trade.is_short),
+                    float(trade.amount or 0.0),
+                    _utc(trade.open_date),
+                    trade.has_open_sl_orders,
+                )
+            )
         else:
             rows.append(TradeRow(id_, pair, bool(short), float(amount or 0.0), _utc(opened), bool(stop)))  # type: ignore[arg-type]
     return rows
@@ -74,7 +82,7 @@ def open_trade_rows() -> list[TradeRow]:
 
 def closed_trade_rows(since: float) -> list[TradeRow]:
     """Trades closed after ``since`` (epoch seconds)."""
-    after = datetime.fromtimestamp(since, timezone.utc).replace(tzinfo=None)  # freqtrade stores naive UTC
+    after = datetime.fromtimestamp(since, UTC).replace(tzinfo=None)  # freqtrade stores naive UTC
     return _rows(_queries()[1], after=after)
 
 

@@ -109,9 +109,7 @@ def stage_at(policy: AgedPolicy, age: float) -> AgedStage:
             force_at,
         )
     next_step = progressive_from + steps * policy.step_interval
-    return AgedStage(
-        AgedPhase.PROGRESSIVE, loss, progressive_reason(loss), _earliest(next_step, force_at)
-    )
+    return AgedStage(AgedPhase.PROGRESSIVE, loss, progressive_reason(loss), _earliest(next_step, force_at))
 
 
 def _earliest(age: float, force_at: float | None) -> float:

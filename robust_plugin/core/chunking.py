@@ -82,7 +82,9 @@ def plan_chunks(amount: Decimal, price: Decimal, limits: MarketLimits, max_chunk
     if base < low:  # no even split fits (minimum close to maximum): full chunks, then what is left
         full, rest = divmod(total, cap)
         chunks = [cap] * int(full) + ([rest] if rest else [])
-        return ChunkPlan(tuple(chunks), total, unclosable, Decimal(0), False, last_below_minimum=bool(rest and rest < low))
+        return ChunkPlan(
+            tuple(chunks), total, unclosable, Decimal(0), False, last_below_minimum=bool(rest and rest < low)
+        )
     extra = int((total - base * count) / limits.step)  # fewer than ``count`` steps left over
     chunks = [base + limits.step] * extra + [base] * (count - extra)
     rest = total % cap

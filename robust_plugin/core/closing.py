@@ -59,15 +59,29 @@ class CloseAttempt:
     error: str | None = None
 
     def to_dict(self) -> dict:
-        return {"number": self.number, "close_type": self.close_type.value, "started_at": self.started_at,
-                "amount": self.amount, "client_order_id": self.client_order_id, "outcome": self.outcome,
-                "failure_class": self.failure_class, "error": self.error}  # fmt: skip
+        return {
+            "number": self.number,
+            "close_type": self.close_type.value,
+            "started_at": self.started_at,
+            "amount": self.amount,
+            "client_order_id": self.client_order_id,
+            "outcome": self.outcome,
+            "failure_class": self.failure_class,
+            "error": self.error,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> CloseAttempt:
-        return cls(int(data["number"]), CloseType(data.get("close_type", "full")), float(data["started_at"]),
-                   str(data["amount"]), str(data["client_order_id"]), data.get("outcome", "pending"),
-                   data.get("failure_class"), data.get("error"))  # fmt: skip
+        return cls(
+            int(data["number"]),
+            CloseType(data.get("close_type", "full")),
+            float(data["started_at"]),
+            str(data["amount"]),
+            str(data["client_order_id"]),
+            data.get("outcome", "pending"),
+            data.get("failure_class"),
+            data.get("error"),
+        )
 
 
 @dataclass(frozen=True)
@@ -108,11 +122,15 @@ class CloseState:
         return sum(1 for a in self.attempts if a.close_type is CloseType.FULL and a.outcome == "failed")
 
     def to_dict(self) -> dict:
-        return {"status": self.status.value, "attempts": [a.to_dict() for a in self.attempts[-20:]],
-                "attempt_count": len(self.attempts) and self.attempts[-1].number,
-                "consecutive_failures": self.consecutive_failures, "next_allowed_at": self.next_allowed_at,
-                "alerted_at_failures": self.alerted_at_failures,
-                "escalated_at": self.escalated_at}  # fmt: skip
+        return {
+            "status": self.status.value,
+            "attempts": [a.to_dict() for a in self.attempts[-20:]],
+            "attempt_count": len(self.attempts) and self.attempts[-1].number,
+            "consecutive_failures": self.consecutive_failures,
+            "next_allowed_at": self.next_allowed_at,
+            "alerted_at_failures": self.alerted_at_failures,
+            "escalated_at": self.escalated_at,
+        }
 
     @classmethod
     def from_dict(cls, data: dict | None) -> CloseState:
@@ -122,9 +140,14 @@ class CloseState:
             status = CloseStatus(data.get("status", "idle"))
         except ValueError:
             raise ValueError(f"unknown close status {data.get('status')!r}") from None
-        return cls(status, tuple(CloseAttempt.from_dict(a) for a in data.get("attempts", [])),
-                   int(data.get("consecutive_failures", 0)), data.get("next_allowed_at"),
-                   int(data.get("alerted_at_failures", 0)), data.get("escalated_at"))  # fmt: skip
+        return cls(
+            status,
+            tuple(CloseAttempt.from_dict(a) for a in data.get("attempts", [])),
+            int(data.get("consecutive_failures", 0)),
+            data.get("next_allowed_at"),
+            int(data.get("alerted_at_failures", 0)),
+            data.get("escalated_at"),
+        )
 
 
 _CID_PART = re.compile(r"[^A-Za-z0-9]")
@@ -140,7 +163,9 @@ def client_order_id(trade_id: int, attempt: int, close_type: CloseType, prefix: 
 def may_signal_exit(state: CloseState, now: float) -> bool:
     """May the plugin (or freqtrade) send a full close now? A full close waiting for its look at the
     position may, once its wait is over: that look happens before the order (``check_before_close``)."""
-    if state.status is CloseStatus.BACKING_OFF or (state.status is CloseStatus.VERIFYING and not closing_in_chunks(state)):
+    if state.status is CloseStatus.BACKING_OFF or (
+        state.status is CloseStatus.VERIFYING and not closing_in_chunks(state)
+    ):
         return state.next_allowed_at is None or now >= state.next_allowed_at
     return state.status is CloseStatus.IDLE
 
@@ -159,8 +184,9 @@ def may_send_chunk(state: CloseState, now: float) -> bool:
     return state.next_allowed_at is None or now >= state.next_allowed_at
 
 
-def start_attempt(state: CloseState, now: float, amount: Decimal | float, close_type: CloseType,
-                  trade_id: int, prefix: str = "rp") -> tuple[CloseState, CloseAttempt]:  # fmt: skip
+def start_attempt(
+    state: CloseState, now: float, amount: Decimal | float, close_type: CloseType, trade_id: int, prefix: str = "rp"
+) -> tuple[CloseState, CloseAttempt]:
     number = (state.last.number if state.last else 0) + 1
     attempt = CloseAttempt(number, close_type, now, str(amount), client_order_id(trade_id, number, close_type, prefix))
     status = CloseStatus.CHUNKING if close_type is CloseType.CHUNK else CloseStatus.PLACING
@@ -186,15 +212,28 @@ def order_found_after_loss(state: CloseState, now: float) -> CloseState:
     return attempt_filled(state, now, outcome="found_after_loss")
 
 
-def attempt_failed(state: CloseState, failure: Failure, now: float, config: ClosingConfig) -> tuple[CloseState, tuple[Action, ...]]:
-    attempts = _settle_last(state, outcome="failed", failure_class=failure.failure_class.value, error=failure.message[:200])
+def attempt_failed(
+    state: CloseState, failure: Failure, now: float, config: ClosingConfig
+) -> tuple[CloseState, tuple[Action, ...]]:
+    attempts = _settle_last(
+        state, outcome="failed", failure_class=failure.failure_class.value, error=failure.message[:200]
+    )
     failures = state.consecutive_failures + 1
     state = replace(state, attempts=attempts, consecutive_failures=failures)
     actions: list[Action] = []
-    if failures >= config.alert_after_failures and failures % config.alert_after_failures == 0 and failures != state.alerted_at_failures:
+    if (
+        failures >= config.alert_after_failures
+        and failures % config.alert_after_failures == 0
+        and failures != state.alerted_at_failures
+    ):
         state = replace(state, alerted_at_failures=failures)
-        actions.append(Alert("warning", f"{failures} failed close attempts",
-                             f"last failure: {failure.failure_class.value} ({failure.message[:160]})"))  # fmt: skip
+        actions.append(
+            Alert(
+                "warning",
+                f"{failures} failed close attempts",
+                f"last failure: {failure.failure_class.value} ({failure.message[:160]})",
+            )
+        )
     chunk = state.last is not None and state.last.close_type is CloseType.CHUNK
     full_failures = sum(1 for a in state.attempts if a.close_type is CloseType.FULL and a.outcome == "failed")
     escalate = failure.policy is FailurePolicy.ESCALATE or (not chunk and full_failures >= config.max_full_attempts)
@@ -208,7 +247,9 @@ def attempt_failed(state: CloseState, failure: Failure, now: float, config: Clos
         return state, tuple(actions) + (VerifyPosition(),)
     status = CloseStatus.CHUNKING if chunk else CloseStatus.BACKING_OFF
     fallback = config.retry.wait(failures, failure)
-    return replace(state, status=status, next_allowed_at=now + (delay if delay is not None else fallback)), tuple(actions)
+    return replace(state, status=status, next_allowed_at=now + (delay if delay is not None else fallback)), tuple(
+        actions
+    )
 
 
 SIZE_TOLERANCE = Decimal("0.001")  # relative: a position within 0.1 % of the trade's amount matches it
@@ -219,8 +260,9 @@ def size_tolerance(trade_amount: Decimal) -> Decimal:
     return abs(trade_amount) * SIZE_TOLERANCE
 
 
-def position_seen(state: CloseState, exchange_amount: Decimal, trade_amount: Decimal, tolerance: Decimal,
-                  now: float) -> tuple[CloseState, PositionCheck]:  # fmt: skip
+def position_seen(
+    state: CloseState, exchange_amount: Decimal, trade_amount: Decimal, tolerance: Decimal, now: float
+) -> tuple[CloseState, PositionCheck]:
     """Compare the exchange position with the trade before a close (or after a doubtful failure).
 
     A check that ends a wait for verification returns the close to where it was: chunking when the
@@ -246,8 +288,9 @@ class PreClose(str, Enum):
     WAIT_SMALLER = "wait_smaller"  # reduced outside: wait for freqtrade to record it, then close the rest
 
 
-def check_before_close(state: CloseState, exchange_amount: Decimal, trade_amount: Decimal,
-                       now: float) -> tuple[CloseState, PositionCheck, PreClose]:  # fmt: skip
+def check_before_close(
+    state: CloseState, exchange_amount: Decimal, trade_amount: Decimal, now: float
+) -> tuple[CloseState, PositionCheck, PreClose]:
     """The last look before a full close: gone -> no order; smaller -> back off ``SMALLER_BACKOFF_S``
     (the attempt count is kept); larger or matching -> send (a larger position is reported, and the
     trade's amount is what freqtrade closes)."""
@@ -255,7 +298,11 @@ def check_before_close(state: CloseState, exchange_amount: Decimal, trade_amount
     if check is PositionCheck.GONE:
         return state, check, PreClose.GONE
     if check is PositionCheck.SMALLER:
-        return replace(state, status=CloseStatus.BACKING_OFF, next_allowed_at=now + SMALLER_BACKOFF_S), check, PreClose.WAIT_SMALLER
+        return (
+            replace(state, status=CloseStatus.BACKING_OFF, next_allowed_at=now + SMALLER_BACKOFF_S),
+            check,
+            PreClose.WAIT_SMALLER,
+        )
     return state, check, PreClose.SEND
 
 

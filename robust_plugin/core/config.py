@@ -49,6 +49,8 @@ def _optional_duration(value: object) -> float | None:
 
 Duration = Annotated[float, BeforeValidator(_duration)]
 OptionalDuration = Annotated[float | None, BeforeValidator(_optional_duration)]
+
+
 def _number(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number of percent such as 1.5, got {value!r}")
@@ -66,18 +68,12 @@ class AgedConfig(_Section):
     """``robust_plugin.aged``: the aged-position policy (see :mod:`robust_plugin.core.aging`)."""
 
     enabled: StrictBool = Field(True, description="Turn the aged-position policy on or off.")
-    max_age: Duration = Field(
-        "24h", description="Age after which a trade enters its grace period."
-    )
-    grace_period: Duration = Field(
-        "6h", description="How long the breakeven (fees included) target applies."
-    )
+    max_age: Duration = Field("24h", description="Age after which a trade enters its grace period.")
+    grace_period: Duration = Field("6h", description="How long the breakeven (fees included) target applies.")
     step_interval: Duration = Field(
         "1h", description="After the grace period, the accepted loss grows once per interval."
     )
-    loss_step_pct: Percent = Field(
-        0.5, description="Accepted loss added per step, in percent of the entry price."
-    )
+    loss_step_pct: Percent = Field(0.5, description="Accepted loss added per step, in percent of the entry price.")
     max_loss_pct: Percent = Field(5.0, description="Cap of the accepted loss, in percent.")
     force_close_after: OptionalDuration = Field(
         None, description="Age at which the trade exits whatever the price; null for never."
@@ -105,9 +101,7 @@ class StoreConfig(_Section):
             "robust_plugin.sqlite in freqtrade's user_data directory."
         ),
     )
-    bot_name: str | None = Field(
-        None, description="Name written on every row; default: freqtrade's bot_name."
-    )
+    bot_name: str | None = Field(None, description="Name written on every row; default: freqtrade's bot_name.")
 
 
 Count = Annotated[StrictInt, Field(ge=1, le=1000)]
@@ -126,6 +120,7 @@ class ClosingConfigSection(_Section):
     backoff_initial: Duration = Field("2s", description="Wait after the first failure; doubles per failure.")
     backoff_max: Duration = Field("5m", description="Longest wait between attempts.")
     chunked_fallback: StrictBool = Field(True, description="Close in partial exits when full closes cannot work.")
+
     def core(self):
         """The pure closing configuration these settings describe."""
         from robust_plugin.core.closing import ClosingConfig
@@ -134,7 +129,9 @@ class ClosingConfigSection(_Section):
         return ClosingConfig(
             max_full_attempts=self.max_full_attempts,
             alert_after_failures=self.alert_after_failures,
-            retry=default_policy(self.max_attempts, max(self.backoff_initial, 0.001), max(self.backoff_max, self.backoff_initial)),
+            retry=default_policy(
+                self.max_attempts, max(self.backoff_initial, 0.001), max(self.backoff_max, self.backoff_initial)
+            ),
         )
 
 
@@ -142,8 +139,12 @@ class SettlementConfig(_Section):
     """``robust_plugin.core.settlement``: post-entry verification (live futures)."""
 
     enabled: StrictBool = Field(True, description="Verify every entry fill against the exchange position.")
-    deadline: Duration = Field("2m", description="How long a missing position may stay unexplained before a critical alert.")
-    late_after: Duration = Field("10s", description="Visible later than this after the fill: verified_late (the exchange is slow).")
+    deadline: Duration = Field(
+        "2m", description="How long a missing position may stay unexplained before a critical alert."
+    )
+    late_after: Duration = Field(
+        "10s", description="Visible later than this after the fill: verified_late (the exchange is slow)."
+    )
     dense_window: Duration = Field("1m", description="Check on every loop for this long after the fill.")
     max_spacing: Duration = Field("1m", description="Longest spacing between checks after the dense window.")
 
@@ -188,7 +189,9 @@ def _loopback(value: str) -> str:
 class MetricsConfig(_Section):
     """``robust_plugin.core.metric_rules``: the optional Prometheus exporter (dry-run and live)."""
 
-    enabled: StrictBool = Field(False, description="Serve Prometheus metrics at http://host:port/metrics (dry-run and live).")
+    enabled: StrictBool = Field(
+        False, description="Serve Prometheus metrics at http://host:port/metrics (dry-run and live)."
+    )
     host: Annotated[StrictStr, AfterValidator(_loopback)] = Field(
         "127.0.0.1", description="Address to listen on; loopback only (127.0.0.1, ::1 or localhost)."
     )
@@ -256,9 +259,7 @@ def _cross_checks(config: PluginConfig) -> list[str]:
         problems.append(f"{SECTION}.reconcile.interval: must be longer than zero")
     closing = config.closing
     if closing.backoff_max < closing.backoff_initial:
-        problems.append(
-            f"{SECTION}.closing.backoff_max: shorter than backoff_initial ({closing.backoff_initial}s)"
-        )
+        problems.append(f"{SECTION}.closing.backoff_max: shorter than backoff_initial ({closing.backoff_initial}s)")
     if aged.force_close_after is not None and aged.force_close_after <= 0:
         problems.append(f"{SECTION}.aged.force_close_after: must be longer than zero, or null")
     elif aged.force_close_after is not None and aged.force_close_after < aged.max_age:
@@ -275,9 +276,7 @@ def parse_plugin_config(section: object) -> PluginConfig:
     :raises PluginConfigError: with one line per problem, each naming the key path.
     """
     if not isinstance(section, dict):
-        raise PluginConfigError(
-            f"{SECTION}: expected an object with keys such as \"aged\", got {section!r}"
-        )
+        raise PluginConfigError(f'{SECTION}: expected an object with keys such as "aged", got {section!r}')
     try:
         config = PluginConfig.model_validate(section)
     except ValidationError as exc:

@@ -25,14 +25,10 @@ def parse_duration(value: object) -> float:
     """
     if isinstance(value, bool) or not isinstance(value, str):
         shown = f"the number {value}" if isinstance(value, (int, float)) else repr(value)
-        raise DurationError(
-            f'expected a duration string such as "90s", "30m" or "24h", got {shown}'
-        )
+        raise DurationError(f'expected a duration string such as "90s", "30m" or "24h", got {shown}')
     match = _PATTERN.match(value)
     if not match:
-        raise DurationError(
-            f'expected a duration such as "90s", "30m", "24h" or "2d", got "{value}"'
-        )
+        raise DurationError(f'expected a duration such as "90s", "30m", "24h" or "2d", got "{value}"')
     seconds = float(match["num"]) * _UNITS[match["unit"].lower()]
     if seconds < 0:
         raise DurationError(f'a duration cannot be negative, got "{value}"')

@@ -69,15 +69,27 @@ _COARSE: dict[str, FailureClass] = {
 }
 
 BINANCE_CODES: dict[int, FailureClass] = {
-    -1003: FailureClass.RATE_LIMIT, -1015: FailureClass.RATE_LIMIT,
-    -1001: FailureClass.NETWORK, -1007: FailureClass.NETWORK, -1006: FailureClass.NETWORK,
-    -1008: FailureClass.UNAVAILABLE, -4141: FailureClass.UNAVAILABLE,
-    -2019: FailureClass.INSUFFICIENT_MARGIN, -2018: FailureClass.INSUFFICIENT_MARGIN,
-    -2022: FailureClass.POSITION_REJECTED, -4118: FailureClass.POSITION_REJECTED,
-    -1111: FailureClass.LIMITS, -4003: FailureClass.LIMITS, -4004: FailureClass.LIMITS,
-    -4005: FailureClass.LIMITS, -4164: FailureClass.LIMITS, -4131: FailureClass.LIMITS,
-    -4024: FailureClass.LIMITS, -4014: FailureClass.LIMITS, -4023: FailureClass.LIMITS,
-}  # fmt: skip
+    -1003: FailureClass.RATE_LIMIT,
+    -1015: FailureClass.RATE_LIMIT,
+    -1001: FailureClass.NETWORK,
+    -1007: FailureClass.NETWORK,
+    -1006: FailureClass.NETWORK,
+    -1008: FailureClass.UNAVAILABLE,
+    -4141: FailureClass.UNAVAILABLE,
+    -2019: FailureClass.INSUFFICIENT_MARGIN,
+    -2018: FailureClass.INSUFFICIENT_MARGIN,
+    -2022: FailureClass.POSITION_REJECTED,
+    -4118: FailureClass.POSITION_REJECTED,
+    -1111: FailureClass.LIMITS,
+    -4003: FailureClass.LIMITS,
+    -4004: FailureClass.LIMITS,
+    -4005: FailureClass.LIMITS,
+    -4164: FailureClass.LIMITS,
+    -4131: FailureClass.LIMITS,
+    -4024: FailureClass.LIMITS,
+    -4014: FailureClass.LIMITS,
+    -4023: FailureClass.LIMITS,
+}
 
 _TEXT: tuple[tuple[str, FailureClass], ...] = (
     ("too many requests", FailureClass.RATE_LIMIT),

@@ -64,17 +64,32 @@ class MetricSpec:
 METRICS: dict[str, MetricSpec] = {
     spec.name: spec
     for spec in (
-        MetricSpec(CLOSE_ATTEMPTS, "counter", ("failure_class", "outcome"),
-                   "Close attempts (full and chunk) by outcome; failure_class is none unless the attempt failed."),
-        MetricSpec(SETTLEMENT_LAG, "histogram", ("outcome",),
-                   "Seconds from an entry fill until the exchange showed the position (verified, verified_late, size_mismatch)."),
+        MetricSpec(
+            CLOSE_ATTEMPTS,
+            "counter",
+            ("failure_class", "outcome"),
+            "Close attempts (full and chunk) by outcome; failure_class is none unless the attempt failed.",
+        ),
+        MetricSpec(
+            SETTLEMENT_LAG,
+            "histogram",
+            ("outcome",),
+            "Seconds from an entry fill until the exchange showed the position (verified, verified_late, size_mismatch).",
+        ),
         MetricSpec(SETTLEMENT_OUTCOMES, "counter", ("outcome",), "Post-entry settlement verdicts."),
-        MetricSpec(FINDINGS, "counter", ("kind",), "Reconciliation findings reported (orphan, ghost, size_mismatch, unprotected)."),
+        MetricSpec(
+            FINDINGS,
+            "counter",
+            ("kind",),
+            "Reconciliation findings reported (orphan, ghost, size_mismatch, unprotected).",
+        ),
         MetricSpec(FINDINGS_OPEN, "gauge", ("kind",), "Reconciliation findings reported and not resolved yet."),
-        MetricSpec(AGED_TRADES, "gauge", ("phase",), "Open trades per aged phase (the last phase each trade was seen in)."),
+        MetricSpec(
+            AGED_TRADES, "gauge", ("phase",), "Open trades per aged phase (the last phase each trade was seen in)."
+        ),
         MetricSpec(ALERTS, "counter", ("severity",), "Alerts the plugin sent, by severity."),
     )
-}  # fmt: skip
+}
 
 CLOSE_OUTCOMES = {
     "close_attempt": "started",
@@ -145,7 +160,9 @@ def _findings_count(findings: frozenset[tuple[str, str, str]], pair: str, kind: 
 def finding_fingerprint(kind: str, pair: str | None, trade_id: int | None, data: Mapping[str, Any]) -> str:
     """The fingerprint :mod:`robust_plugin.core.reconcile` gave the finding (``finding_resolved`` names it)."""
     try:
-        return Finding(FindingKind(kind), pair or "", trade_id, data.get("trade_amount"), data.get("exchange_amount"), "").fingerprint
+        return Finding(
+            FindingKind(kind), pair or "", trade_id, data.get("trade_amount"), data.get("exchange_amount"), ""
+        ).fingerprint
     except (ValueError, TypeError):
         return f"{kind}|{pair}|{trade_id}"
 
@@ -192,4 +209,3 @@ def translate(state: MetricsState, event: EventLike) -> tuple[MetricsState, list
         severity = _one_of(event.severity, SEVERITIES)
         return state, [MetricUpdate(ALERTS, "inc", _labels(pair, severity=severity))]
     return state, []
-

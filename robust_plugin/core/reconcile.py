@@ -20,8 +20,12 @@ class FindingKind(str, Enum):
     UNPROTECTED = "unprotected"
 
 
-SEVERITY = {FindingKind.ORPHAN: "critical", FindingKind.UNPROTECTED: "critical",
-            FindingKind.GHOST: "warning", FindingKind.SIZE_MISMATCH: "warning"}  # fmt: skip
+SEVERITY = {
+    FindingKind.ORPHAN: "critical",
+    FindingKind.UNPROTECTED: "critical",
+    FindingKind.GHOST: "warning",
+    FindingKind.SIZE_MISMATCH: "warning",
+}
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,20 @@ class Finding:
 
 def track_missing_stops(trades: Iterable[TradeView], previous: Mapping[int, float], now: float) -> dict[int, float]:
     """Since when each trade has lacked a live stop order (forgotten once the stop is back)."""
-    return {t.trade_id: previous.get(t.trade_id, now) for t in trades if t.stoploss_on_exchange and not t.stop_order_live}
+    return {
+        t.trade_id: previous.get(t.trade_id, now) for t in trades if t.stoploss_on_exchange and not t.stop_order_live
+    }
 
 
-def reconcile(trades: Iterable[TradeView], positions: Iterable[PositionView], now: float,
-              size_tolerance_ratio: float = 0.001, unprotected_after_s: float = 60.0,
-              stop_missing_since: Mapping[int, float] | None = None, grace_s: float = 30.0) -> list[Finding]:  # fmt: skip
+def reconcile(
+    trades: Iterable[TradeView],
+    positions: Iterable[PositionView],
+    now: float,
+    size_tolerance_ratio: float = 0.001,
+    unprotected_after_s: float = 60.0,
+    stop_missing_since: Mapping[int, float] | None = None,
+    grace_s: float = 30.0,
+) -> list[Finding]:
     trades = list(trades)
     by_pair: dict[str, list[TradeView]] = {}
     for trade in trades:
@@ -80,8 +92,16 @@ def reconcile(trades: Iterable[TradeView], positions: Iterable[PositionView], no
     findings: list[Finding] = []
     for pair, position in sorted(held.items()):
         if pair not in by_pair:
-            findings.append(Finding(FindingKind.ORPHAN, pair, None, None, position.amount,
-                                    f"{position.side} {position.amount} on the exchange, no open trade"))  # fmt: skip
+            findings.append(
+                Finding(
+                    FindingKind.ORPHAN,
+                    pair,
+                    None,
+                    None,
+                    position.amount,
+                    f"{position.side} {position.amount} on the exchange, no open trade",
+                )
+            )
     for pair, group in sorted(by_pair.items()):
         settled = [t for t in group if not t.settling and now - t.opened_at >= grace_s]
         if not settled:
@@ -90,7 +110,9 @@ def reconcile(trades: Iterable[TradeView], positions: Iterable[PositionView], no
         total = sum(t.amount for t in settled)
         ids = settled[0].trade_id if len(settled) == 1 else None
         if position is None:
-            findings.append(Finding(FindingKind.GHOST, pair, ids, total, 0.0, "open trade, no position on the exchange"))
+            findings.append(
+                Finding(FindingKind.GHOST, pair, ids, total, 0.0, "open trade, no position on the exchange")
+            )
             continue
         side_ok = all(t.side == position.side for t in settled)
         if not side_ok or abs(position.amount - total) > total * size_tolerance_ratio:
@@ -99,10 +121,22 @@ def reconcile(trades: Iterable[TradeView], positions: Iterable[PositionView], no
     missing = stop_missing_since or {}
     for trade in trades:
         since = missing.get(trade.trade_id)
-        if trade.stoploss_on_exchange and not trade.stop_order_live and since is not None and now - since >= unprotected_after_s:
-            findings.append(Finding(FindingKind.UNPROTECTED, trade.pair, trade.trade_id, trade.amount,
-                                    held[trade.pair].amount if trade.pair in held else None,
-                                    f"no stop order on the exchange for {now - since:.0f}s"))  # fmt: skip
+        if (
+            trade.stoploss_on_exchange
+            and not trade.stop_order_live
+            and since is not None
+            and now - since >= unprotected_after_s
+        ):
+            findings.append(
+                Finding(
+                    FindingKind.UNPROTECTED,
+                    trade.pair,
+                    trade.trade_id,
+                    trade.amount,
+                    held[trade.pair].amount if trade.pair in held else None,
+                    f"no stop order on the exchange for {now - since:.0f}s",
+                )
+            )
     return findings
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from robust_plugin.core.aging import is_aged_reason
@@ -119,16 +119,26 @@ def settlement_rows(
             continue
         data = event.get("data") or {}
         trade_id = int(event.get("trade_id") or 0)
-        rows.append(SettlementRow(trade_id, str(event.get("pair") or pairs.get(trade_id, "")),
-                                  str(data.get("outcome", kind.removeprefix("settlement_"))), data.get("lag_s"),
-                                  data.get("checks"), str(data.get("detail") or "")))  # fmt: skip
+        rows.append(
+            SettlementRow(
+                trade_id,
+                str(event.get("pair") or pairs.get(trade_id, "")),
+                str(data.get("outcome", kind.removeprefix("settlement_"))),
+                data.get("lag_s"),
+                data.get("checks"),
+                str(data.get("detail") or ""),
+            )
+        )
     seen = {row.trade_id for row in rows}
     for trade_id, state in sorted(states.items()):
         settlement = state.get("settlement") or {}
         if trade_id in seen or not settlement.get("outcome"):
             continue
-        rows.append(SettlementRow(trade_id, pairs.get(trade_id, ""), str(settlement["outcome"]),
-                                  settlement.get("lag_s"), None, ""))  # fmt: skip
+        rows.append(
+            SettlementRow(
+                trade_id, pairs.get(trade_id, ""), str(settlement["outcome"]), settlement.get("lag_s"), None, ""
+            )
+        )
     return sorted(rows, key=lambda r: r.trade_id)
 
 
@@ -143,7 +153,7 @@ def attempt_rows(states: Mapping[int, Mapping[str, Any]], pairs: Mapping[int, st
                     pair=pairs.get(trade_id, ""),
                     number=int(attempt.get("number", 0)),
                     close_type=str(attempt.get("close_type", "")),
-                    started_at=datetime.fromtimestamp(float(attempt.get("started_at", 0)), timezone.utc),
+                    started_at=datetime.fromtimestamp(float(attempt.get("started_at", 0)), UTC),
                     amount=str(attempt.get("amount", "")),
                     client_order_id=str(attempt.get("client_order_id", "")),
                     outcome=str(attempt.get("outcome", "")),

@@ -24,8 +24,13 @@ class SettlementOutcome(str, Enum):
     UNKNOWN = "unknown"
 
 
-FINAL = {SettlementOutcome.VERIFIED, SettlementOutcome.VERIFIED_LATE, SettlementOutcome.SIZE_MISMATCH,
-         SettlementOutcome.CLOSED_IMMEDIATELY, SettlementOutcome.NEVER_FILLED}  # fmt: skip
+FINAL = {
+    SettlementOutcome.VERIFIED,
+    SettlementOutcome.VERIFIED_LATE,
+    SettlementOutcome.SIZE_MISMATCH,
+    SettlementOutcome.CLOSED_IMMEDIATELY,
+    SettlementOutcome.NEVER_FILLED,
+}
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,9 @@ class SettlementJob:
         return cls(**{**fields, "outcome": outcome})
 
 
-def new_job(trade_id: int, pair: str, side: str, entry_order_id: str, filled_at: float, expected_amount: float,
-            now: float) -> SettlementJob:  # fmt: skip
+def new_job(
+    trade_id: int, pair: str, side: str, entry_order_id: str, filled_at: float, expected_amount: float, now: float
+) -> SettlementJob:
     return SettlementJob(trade_id, pair, side, str(entry_order_id), filled_at, expected_amount, next_check_at=now)
 
 
@@ -133,7 +139,9 @@ def _next_check(job: SettlementJob, now: float, loop_s: float, policy: Settlemen
     if age < policy.dense_window_s:
         spacing = loop_s
     else:
-        spacing = min(policy.max_spacing_s, loop_s * 2 ** max(0, job.checks - int(policy.dense_window_s / max(loop_s, 1e-9))))
+        spacing = min(
+            policy.max_spacing_s, loop_s * 2 ** max(0, job.checks - int(policy.dense_window_s / max(loop_s, 1e-9)))
+        )
     at = now + max(spacing, loop_s)
     deadline = job.filled_at + policy.deadline_s
     if job.outcome is SettlementOutcome.PENDING and now < deadline < at:
@@ -141,8 +149,14 @@ def _next_check(job: SettlementJob, now: float, loop_s: float, policy: Settlemen
     return at
 
 
-def step(job: SettlementJob, observation: PositionObservation | None, now: float, loop_interval_s: float,
-         policy: SettlementPolicy, history: FillHistory | None = None) -> tuple[SettlementJob, Verdict | None, bool]:  # fmt: skip
+def step(
+    job: SettlementJob,
+    observation: PositionObservation | None,
+    now: float,
+    loop_interval_s: float,
+    policy: SettlementPolicy,
+    history: FillHistory | None = None,
+) -> tuple[SettlementJob, Verdict | None, bool]:
     """One check. Returns the job, a verdict when the outcome changes, and whether history is needed."""
     if is_final(job):
         return job, None, False
@@ -154,10 +168,23 @@ def step(job: SettlementJob, observation: PositionObservation | None, now: float
     if ours:
         tolerance = job.expected_amount * policy.size_tolerance_ratio
         if abs(observation.amount - job.expected_amount) > tolerance:
-            done = replace(checked, outcome=SettlementOutcome.SIZE_MISMATCH, resolved_at=now, lag_s=lag,
-                           last_seen_amount=observation.amount)  # fmt: skip
-            return done, Verdict(SettlementOutcome.SIZE_MISMATCH, lag, f"expected {job.expected_amount}, the exchange shows "
-                                 f"{observation.amount}", "warning"), False  # fmt: skip
+            done = replace(
+                checked,
+                outcome=SettlementOutcome.SIZE_MISMATCH,
+                resolved_at=now,
+                lag_s=lag,
+                last_seen_amount=observation.amount,
+            )
+            return (
+                done,
+                Verdict(
+                    SettlementOutcome.SIZE_MISMATCH,
+                    lag,
+                    f"expected {job.expected_amount}, the exchange shows {observation.amount}",
+                    "warning",
+                ),
+                False,
+            )
         late = lag > policy.late_after_s or job.outcome is SettlementOutcome.UNKNOWN
         outcome = SettlementOutcome.VERIFIED_LATE if late else SettlementOutcome.VERIFIED
         done = replace(checked, outcome=outcome, resolved_at=now, lag_s=lag, last_seen_amount=observation.amount)
@@ -169,18 +196,43 @@ def step(job: SettlementJob, observation: PositionObservation | None, now: float
         if history.our_fill_seen and (history.liquidated or history.closing_fill_after):
             how = "liquidated" if history.liquidated else "closed"
             done = replace(checked, outcome=SettlementOutcome.CLOSED_IMMEDIATELY, resolved_at=now)
-            return done, Verdict(SettlementOutcome.CLOSED_IMMEDIATELY, None,
-                                 f"opened and {how} right after the fill (exit at {history.exit_price})", "warning"), False  # fmt: skip
+            return (
+                done,
+                Verdict(
+                    SettlementOutcome.CLOSED_IMMEDIATELY,
+                    None,
+                    f"opened and {how} right after the fill (exit at {history.exit_price})",
+                    "warning",
+                ),
+                False,
+            )
         if not history.our_fill_seen and age >= policy.deadline_s:
             done = replace(checked, outcome=SettlementOutcome.NEVER_FILLED, resolved_at=now)
-            return done, Verdict(SettlementOutcome.NEVER_FILLED, None, "reported filled, but no fill of ours in the "
-                                 "trade history", "warning"), False  # fmt: skip
+            return (
+                done,
+                Verdict(
+                    SettlementOutcome.NEVER_FILLED,
+                    None,
+                    "reported filled, but no fill of ours in the trade history",
+                    "warning",
+                ),
+                False,
+            )
     if age >= policy.deadline_s and job.outcome is SettlementOutcome.PENDING:
         if history is None:
             return checked, None, True  # decide at the deadline only with the history in hand
         unknown = replace(checked, outcome=SettlementOutcome.UNKNOWN, next_check_at=now + policy.max_spacing_s)
-        return unknown, Verdict(SettlementOutcome.UNKNOWN, None, "no position after the deadline and the history does "
-                                "not explain it: a position may be open without protection", "critical"), False  # fmt: skip
+        return (
+            unknown,
+            Verdict(
+                SettlementOutcome.UNKNOWN,
+                None,
+                "no position after the deadline and the history does "
+                "not explain it: a position may be open without protection",
+                "critical",
+            ),
+            False,
+        )
     spacing_since_history = now - (checked.history_checked_at or job.filled_at)
     needs_history = history is None and age > policy.late_after_s and spacing_since_history >= policy.late_after_s
     return replace(checked, next_check_at=_next_check(checked, now, loop_interval_s, policy)), None, needs_history

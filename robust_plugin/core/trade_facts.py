@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from robust_plugin.core.aging import PositionCosts, Side
@@ -42,7 +42,7 @@ def trade_age(trade: Any, now: datetime) -> float:
     """Seconds since the trade opened."""
     opened = trade.open_date_utc if hasattr(trade, "open_date_utc") else trade.open_date
     if opened.tzinfo is None:
-        opened = opened.replace(tzinfo=timezone.utc)
+        opened = opened.replace(tzinfo=UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
+        now = now.replace(tzinfo=UTC)
     return (now - opened).total_seconds()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -42,7 +42,7 @@ def _since(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return datetime.now(timezone.utc) - timedelta(seconds=parse_duration(text))
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(text))
     except DurationError as error:
         raise CliError(f"--since: {error}") from None
 
@@ -66,9 +66,16 @@ def cmd_events(args, console: Console) -> int:
     table = Table(title=f"robust_plugin events ({len(events)})")
     for column in ("time (UTC)", "bot", "kind", "severity", "trade", "pair", "details"):
         table.add_column(column)
-    for e in events[-args.limit:]:
-        table.add_row(e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.bot_name, e.kind, e.severity,
-                      str(e.trade_id or ""), e.pair or "", _short(e.data))  # fmt: skip
+    for e in events[-args.limit :]:
+        table.add_row(
+            e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.bot_name,
+            e.kind,
+            e.severity,
+            str(e.trade_id or ""),
+            e.pair or "",
+            _short(e.data),
+        )
     console.print(table)
     return 0
 
@@ -78,9 +85,16 @@ def cmd_alerts(args, console: Console) -> int:
     table = Table(title=f"robust_plugin alerts ({len(events)})")
     for column in ("time (UTC)", "bot", "severity", "trade", "pair", "what happened", "what to do"):
         table.add_column(column)
-    for e in events[-args.limit:]:
-        table.add_row(e.created_at.strftime("%Y-%m-%d %H:%M:%S"), e.bot_name, e.severity, str(e.trade_id or ""),
-                      e.pair or "", f"{e.data.get('subject', '')}: {e.data.get('happened', '')}", e.data.get("you_should", ""))  # fmt: skip
+    for e in events[-args.limit :]:
+        table.add_row(
+            e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            e.bot_name,
+            e.severity,
+            str(e.trade_id or ""),
+            e.pair or "",
+            f"{e.data.get('subject', '')}: {e.data.get('happened', '')}",
+            e.data.get("you_should", ""),
+        )
     console.print(table)
     return 0
 
@@ -91,8 +105,14 @@ def cmd_status(args, console: Console) -> int:
     engine = create_engine(_url(args.db, "freqtrade database"))
     with engine.connect() as connection:
         try:
-            trades = connection.execute(text("select id, pair, is_short, amount, open_rate, open_date from trades where is_open = 1 order by id")).fetchall()
-            rows = connection.execute(text("select ft_trade_id, cd_value from trade_custom_data where cd_key = 'robustplugin'")).fetchall()
+            trades = connection.execute(
+                text(
+                    "select id, pair, is_short, amount, open_rate, open_date from trades where is_open = 1 order by id"
+                )
+            ).fetchall()
+            rows = connection.execute(
+                text("select ft_trade_id, cd_value from trade_custom_data where cd_key = 'robustplugin'")
+            ).fetchall()
         except Exception as error:  # noqa: BLE001 - not a freqtrade database
             raise CliError(f"not a freqtrade database ({type(error).__name__}): {args.db}") from None
     state = {}
@@ -102,18 +122,37 @@ def cmd_status(args, console: Console) -> int:
         except (TypeError, ValueError):
             state[trade_id] = {}
     table = Table(title=f"open trades ({len(trades)})")
-    for column in ("trade", "pair", "side", "amount", "entry", "aged phase", "accepted loss %", "target", "next step",
-                   "close", "settlement"):  # fmt: skip
+    for column in (
+        "trade",
+        "pair",
+        "side",
+        "amount",
+        "entry",
+        "aged phase",
+        "accepted loss %",
+        "target",
+        "next step",
+        "close",
+        "settlement",
+    ):
         table.add_column(column)
     for trade_id, pair, is_short, amount, open_rate, _opened in trades:
         plugin = state.get(trade_id, {})
         aged, closing, settlement = plugin.get("aged", {}), plugin.get("closing", {}), plugin.get("settlement", {})
         lag = settlement.get("lag_s")
-        table.add_row(str(trade_id), pair, "short" if is_short else "long", f"{amount:g}", f"{open_rate:g}",
-                      aged.get("phase", "fresh"), str(aged.get("accepted_loss_pct", "")), str(aged.get("target", "") or ""),
-                      str(aged.get("next_step_at", "") or ""),
-                      f"{closing.get('status', '')} ({closing.get('attempt_count', 0)} attempts)" if closing else "",
-                      f"{settlement.get('outcome', '')}{f' after {lag:.1f}s' if isinstance(lag, int | float) else ''}")  # fmt: skip
+        table.add_row(
+            str(trade_id),
+            pair,
+            "short" if is_short else "long",
+            f"{amount:g}",
+            f"{open_rate:g}",
+            aged.get("phase", "fresh"),
+            str(aged.get("accepted_loss_pct", "")),
+            str(aged.get("target", "") or ""),
+            str(aged.get("next_step_at", "") or ""),
+            f"{closing.get('status', '')} ({closing.get('attempt_count', 0)} attempts)" if closing else "",
+            f"{settlement.get('outcome', '')}{f' after {lag:.1f}s' if isinstance(lag, int | float) else ''}",
+        )
     console.print(table)
     return 0
 
@@ -133,7 +172,7 @@ def cmd_report(args, console: Console) -> int:
         if args.backtest:
             inputs = backtest_inputs(Path(args.backtest), config_path=config, datadir=datadir, strategy=args.strategy)
         else:
-            inputs = live_inputs(args.db, store=args.store, config_path=config, datadir=datadir, now=datetime.now(timezone.utc))
+            inputs = live_inputs(args.db, store=args.store, config_path=config, datadir=datadir, now=datetime.now(UTC))
         page = build_html(inputs, max_charts=args.max_charts)
     except ReportInputError as error:
         raise CliError(str(error)) from None
@@ -144,7 +183,9 @@ def cmd_report(args, console: Console) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="robust-plugin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="robust-plugin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, helptext in (("events", "the plugin's events"), ("alerts", "alerts the plugin sent")):
         sub = commands.add_parser(name, help=helptext)
@@ -162,9 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--backtest", help="freqtrade's backtest result (.zip/.json) or its directory (last result)")
     source.add_argument("--db", help="freqtrade's database of a live or dry-run bot (its db_url)")
     report.add_argument("--store", help="the plugin's database (live; default: robust_plugin.sqlite beside --db)")
-    report.add_argument("--config", help="freqtrade config with the robust_plugin section (default: the one stored "
-                                         "with the backtest result)")
-    report.add_argument("--datadir", help="candles for the price lines (default: the config's, or user_data/data/<exchange>)")
+    report.add_argument(
+        "--config",
+        help="freqtrade config with the robust_plugin section (default: the one stored with the backtest result)",
+    )
+    report.add_argument(
+        "--datadir", help="candles for the price lines (default: the config's, or user_data/data/<exchange>)"
+    )
     report.add_argument("--strategy", help="the strategy, when the result holds several")
     report.add_argument("--max-charts", type=int, help="chart at most this many aged trades (default: all)")
     report.add_argument("--out", required=True, help="the HTML file to write")

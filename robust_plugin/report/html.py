@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 from robust_plugin.core.aging import AgedPhase, PositionCosts, Side, is_aged_reason
-from robust_plugin.core.trade_facts import price_tick
 from robust_plugin.core.report_rows import attempt_rows, exit_rows, net_pct, settlement_rows
-from robust_plugin.report.inputs import ReportInputs
 from robust_plugin.core.staircase import Step, staircase
+from robust_plugin.core.trade_facts import price_tick
+from robust_plugin.report.inputs import ReportInputs
 
 STAIRCASE_COLOUR = "#e6007e"
 """The target staircase's colour: used nowhere else on the page (tests look for its pixels)."""
@@ -86,8 +86,11 @@ def _step_line(steps: Sequence[Step]) -> tuple[list[datetime], list[float | None
     for step in steps:
         if step.price is None and last is not None:
             xs.append(step.at), ys.append(last), texts.append("")
-        label = step.phase.value if step.accepted_loss_pct is None else (
-            f"{step.phase.value}, accepted loss {step.accepted_loss_pct:.2f} %")  # fmt: skip
+        label = (
+            step.phase.value
+            if step.accepted_loss_pct is None
+            else (f"{step.phase.value}, accepted loss {step.accepted_loss_pct:.2f} %")
+        )
         xs.append(step.at), ys.append(step.price), texts.append(label)
         last = step.price
     return xs, ys, texts
@@ -103,28 +106,65 @@ def trade_figure(inputs: ReportInputs, trade: dict[str, Any], steps: Sequence[St
     candles = inputs.candles.get(trade["pair"])
     if candles is not None:
         window = candles[(candles["date"] >= opened - pad) & (candles["date"] <= closed + pad)]
-        figure.add_trace(go.Scatter(x=list(window["date"]), y=list(window["close"]), mode="lines", name="price (close)",
-                                    line={"color": PRICE_COLOUR, "width": 1.2}))  # fmt: skip
+        figure.add_trace(
+            go.Scatter(
+                x=list(window["date"]),
+                y=list(window["close"]),
+                mode="lines",
+                name="price (close)",
+                line={"color": PRICE_COLOUR, "width": 1.2},
+            )
+        )
     xs, ys, texts = _step_line(steps)
-    figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line_shape="hv", name="aged target", text=texts,
-                                hovertemplate="%{x}<br>target %{y}<br>%{text}<extra></extra>",
-                                line={"color": STAIRCASE_COLOUR, "width": 3}, connectgaps=False))  # fmt: skip
+    figure.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line_shape="hv",
+            name="aged target",
+            text=texts,
+            hovertemplate="%{x}<br>target %{y}<br>%{text}<extra></extra>",
+            line={"color": STAIRCASE_COLOUR, "width": 3},
+            connectgaps=False,
+        )
+    )
     side = "short" if trade.get("is_short") else "long"
-    figure.add_trace(go.Scatter(x=[opened], y=[trade["open_rate"]], mode="markers", name=f"entry ({side})",
-                                marker={"color": ENTRY_COLOUR, "size": 12, "symbol": "triangle-down" if side == "short" else "triangle-up"}))  # fmt: skip
+    figure.add_trace(
+        go.Scatter(
+            x=[opened],
+            y=[trade["open_rate"]],
+            mode="markers",
+            name=f"entry ({side})",
+            marker={"color": ENTRY_COLOUR, "size": 12, "symbol": "triangle-down" if side == "short" else "triangle-up"},
+        )
+    )
     if not trade.get("is_open") and trade.get("close_rate"):
-        figure.add_trace(go.Scatter(x=[closed], y=[trade["close_rate"]], mode="markers", name=f"exit: {trade['exit_reason']}",
-                                    marker={"color": EXIT_COLOUR, "size": 12, "symbol": "x"}))  # fmt: skip
+        figure.add_trace(
+            go.Scatter(
+                x=[closed],
+                y=[trade["close_rate"]],
+                mode="markers",
+                name=f"exit: {trade['exit_reason']}",
+                marker={"color": EXIT_COLOUR, "size": 12, "symbol": "x"},
+            )
+        )
     for step in steps:
         if step.phase is AgedPhase.FORCED:
             figure.add_vline(x=step.at, line={"color": FORCED_COLOUR, "dash": "dot"})
             break
     state = "open" if trade.get("is_open") else f"{trade['exit_reason']}, net {net_pct(trade):+.2f} % (1x)"
     figure.update_layout(
-        title={"text": f"#{trade['trade_id']} {trade['pair']} {side}: {state}, age {age_text(held.total_seconds())}", "font": {"size": 14}},
-        height=340, margin={"l": 60, "r": 20, "t": 40, "b": 40}, template="plotly_white",
-        legend={"orientation": "h", "y": -0.15}, xaxis={"range": [opened - pad, closed + pad]},
-    )  # fmt: skip
+        title={
+            "text": f"#{trade['trade_id']} {trade['pair']} {side}: {state}, age {age_text(held.total_seconds())}",
+            "font": {"size": 14},
+        },
+        height=340,
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.15},
+        xaxis={"range": [opened - pad, closed + pad]},
+    )
     return figure
 
 
@@ -151,9 +191,13 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], left: int = 1)
 
 def _exit_table(trades: list[dict[str, Any]], stake: str, aged_only: bool) -> str:
     rows = exit_rows([t for t in trades if not t.get("is_open")], aged_only=aged_only)
-    return _table(("exit reason", "exits", "avg age (h)", "avg net % (1x)", f"total {stake}"),
-                  ((r.exit_reason, r.count, f"{r.avg_age_hours:.1f}", f"{r.avg_net_pct:+.2f}", f"{r.total_profit:+.2f}")
-                   for r in rows))  # fmt: skip
+    return _table(
+        ("exit reason", "exits", "avg age (h)", "avg net % (1x)", f"total {stake}"),
+        (
+            (r.exit_reason, r.count, f"{r.avg_age_hours:.1f}", f"{r.avg_net_pct:+.2f}", f"{r.total_profit:+.2f}")
+            for r in rows
+        ),
+    )
 
 
 def _aged_table(inputs: ReportInputs, chosen: list[dict[str, Any]], steps: dict[int, list[Step]]) -> str:
@@ -161,14 +205,40 @@ def _aged_table(inputs: ReportInputs, chosen: list[dict[str, Any]], steps: dict[
     for t in chosen:
         last = steps[t["trade_id"]][-1] if steps[t["trade_id"]] else None
         accepted = "" if last is None or last.accepted_loss_pct is None else f"{last.accepted_loss_pct:.2f}"
-        rows.append((t["trade_id"], t["pair"], "short" if t.get("is_short") else "long",
-                     t["open_date"].strftime("%Y-%m-%d %H:%M"), t["close_date"].strftime("%Y-%m-%d %H:%M"),
-                     age_text((t["close_date"] - t["open_date"]).total_seconds()), t["exit_reason"],
-                     f"{t['open_rate']:g}", f"{t['close_rate']:g}" if t.get("close_rate") else "",
-                     "" if last is None or last.price is None else f"{last.price:.6g}", accepted,
-                     "" if t.get("is_open") else f"{net_pct(t):+.2f}"))  # fmt: skip
-    return _table(("trade", "pair", "side", "opened (UTC)", "exit (UTC)", "age", "exit reason", "entry", "exit",
-                   "target at exit time", "accepted loss %", "net % (1x)"), rows, left=3)  # fmt: skip
+        rows.append(
+            (
+                t["trade_id"],
+                t["pair"],
+                "short" if t.get("is_short") else "long",
+                t["open_date"].strftime("%Y-%m-%d %H:%M"),
+                t["close_date"].strftime("%Y-%m-%d %H:%M"),
+                age_text((t["close_date"] - t["open_date"]).total_seconds()),
+                t["exit_reason"],
+                f"{t['open_rate']:g}",
+                f"{t['close_rate']:g}" if t.get("close_rate") else "",
+                "" if last is None or last.price is None else f"{last.price:.6g}",
+                accepted,
+                "" if t.get("is_open") else f"{net_pct(t):+.2f}",
+            )
+        )
+    return _table(
+        (
+            "trade",
+            "pair",
+            "side",
+            "opened (UTC)",
+            "exit (UTC)",
+            "age",
+            "exit reason",
+            "entry",
+            "exit",
+            "target at exit time",
+            "accepted loss %",
+            "net % (1x)",
+        ),
+        rows,
+        left=3,
+    )
 
 
 def _live_sections(inputs: ReportInputs) -> str:
@@ -176,22 +246,75 @@ def _live_sections(inputs: ReportInputs) -> str:
     settlements = settlement_rows(inputs.plugin_state, pairs, inputs.events)
     attempts = attempt_rows(inputs.plugin_state, pairs)
     alerts = [e for e in inputs.events if e["kind"] == "alert"]
-    parts = ["<h2>Entry settlement</h2>",
-             _table(("trade", "pair", "outcome", "lag (s)", "checks", "detail"),
-                    ((r.trade_id, r.pair, r.outcome, "" if r.lag_s is None else f"{r.lag_s:.1f}",
-                      "" if r.checks is None else r.checks, r.detail) for r in settlements), left=3),
-             "<h2>Close attempts</h2>",
-             _table(("trade", "pair", "attempt", "type", "started (UTC)", "amount", "client order id", "outcome",
-                     "failure class", "error"),
-                    ((r.trade_id, r.pair, r.number, r.close_type, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.amount,
-                      r.client_order_id, r.outcome, r.failure_class, r.error[:80]) for r in attempts), left=2),
-             f"<h2>Alerts ({len(alerts)})</h2>",
-             _table(("time (UTC)", "severity", "trade", "pair", "what happened", "what to do"),
-                    ((e["created_at"].strftime("%Y-%m-%d %H:%M:%S"), e["severity"], e["trade_id"] or "", e["pair"] or "",
-                      f"{e['data'].get('subject', '')}: {e['data'].get('happened', '')}", e["data"].get("you_should", ""))
-                     for e in alerts), left=6)]  # fmt: skip
+    parts = [
+        "<h2>Entry settlement</h2>",
+        _table(
+            ("trade", "pair", "outcome", "lag (s)", "checks", "detail"),
+            (
+                (
+                    r.trade_id,
+                    r.pair,
+                    r.outcome,
+                    "" if r.lag_s is None else f"{r.lag_s:.1f}",
+                    "" if r.checks is None else r.checks,
+                    r.detail,
+                )
+                for r in settlements
+            ),
+            left=3,
+        ),
+        "<h2>Close attempts</h2>",
+        _table(
+            (
+                "trade",
+                "pair",
+                "attempt",
+                "type",
+                "started (UTC)",
+                "amount",
+                "client order id",
+                "outcome",
+                "failure class",
+                "error",
+            ),
+            (
+                (
+                    r.trade_id,
+                    r.pair,
+                    r.number,
+                    r.close_type,
+                    r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    r.amount,
+                    r.client_order_id,
+                    r.outcome,
+                    r.failure_class,
+                    r.error[:80],
+                )
+                for r in attempts
+            ),
+            left=2,
+        ),
+        f"<h2>Alerts ({len(alerts)})</h2>",
+        _table(
+            ("time (UTC)", "severity", "trade", "pair", "what happened", "what to do"),
+            (
+                (
+                    e["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                    e["severity"],
+                    e["trade_id"] or "",
+                    e["pair"] or "",
+                    f"{e['data'].get('subject', '')}: {e['data'].get('happened', '')}",
+                    e["data"].get("you_should", ""),
+                )
+                for e in alerts
+            ),
+            left=6,
+        ),
+    ]
     if not inputs.events:
-        parts.insert(0, '<p class="note">No plugin store was read (give --store): settlements from custom data only.</p>')
+        parts.insert(
+            0, '<p class="note">No plugin store was read (give --store): settlements from custom data only.</p>'
+        )
     return "".join(parts)
 
 
@@ -200,31 +323,43 @@ def build_html(inputs: ReportInputs, *, max_charts: int | None = None, generated
     import plotly.io as pio
     from plotly.offline import get_plotlyjs
 
-    generated_at = generated_at or datetime.now(timezone.utc)
+    generated_at = generated_at or datetime.now(UTC)
     chosen = aged_trades(inputs)
     steps = {t["trade_id"]: trade_steps(inputs, t) for t in chosen}
     charted = chosen if max_charts is None else chosen[:max_charts]
     charts = []
     for trade in charted:
         figure = trade_figure(inputs, trade, steps[trade["trade_id"]])
-        charts.append('<div class="chart">' + pio.to_html(figure, include_plotlyjs=False, full_html=False,
-                                                            config={"displaylogo": False}) + "</div>")  # fmt: skip
+        charts.append(
+            '<div class="chart">'
+            + pio.to_html(figure, include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+            + "</div>"
+        )
     missing = sorted({t["pair"] for t in charted} - set(inputs.candles))
-    notes = [f"Source: {html.escape(inputs.source)}. Aged policy: {html.escape(inputs.policy_note)}.",
-             f"Generated {generated_at.strftime('%Y-%m-%d %H:%M:%S')} UTC."]  # fmt: skip
+    notes = [
+        f"Source: {html.escape(inputs.source)}. Aged policy: {html.escape(inputs.policy_note)}.",
+        f"Generated {generated_at.strftime('%Y-%m-%d %H:%M:%S')} UTC.",
+    ]
     if missing:
         notes.append(f"No candles for {html.escape(', '.join(missing))} in the data directory: charts without price.")
     if len(charted) < len(chosen):
         notes.append(f"{len(chosen) - len(charted)} more aged trades are in the table but not charted (--max-charts).")
-    body = [f"<h1>{html.escape(inputs.title)}</h1>", *(f'<p class="note">{n}</p>' for n in notes),
-            "<h2>Exits by reason</h2>", _exit_table(inputs.trades, inputs.stake_currency, aged_only=False),
-            "<h2>Aged exits by reason</h2>", _exit_table(inputs.trades, inputs.stake_currency, aged_only=True),
-            f"<h2>Aged trades ({len(chosen)})</h2>", _aged_table(inputs, chosen, steps)]  # fmt: skip
+    body = [
+        f"<h1>{html.escape(inputs.title)}</h1>",
+        *(f'<p class="note">{n}</p>' for n in notes),
+        "<h2>Exits by reason</h2>",
+        _exit_table(inputs.trades, inputs.stake_currency, aged_only=False),
+        "<h2>Aged exits by reason</h2>",
+        _exit_table(inputs.trades, inputs.stake_currency, aged_only=True),
+        f"<h2>Aged trades ({len(chosen)})</h2>",
+        _aged_table(inputs, chosen, steps),
+    ]
     if inputs.live:
         body.append(_live_sections(inputs))
     body.append(f"<h2>Price, entry, target staircase and exit per aged trade ({len(charted)})</h2>")
     body.extend(charts or ['<p class="note">No aged trades.</p>'])
-    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(inputs.title)}</title><style>{_CSS}</style>"
-            f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
-            + "".join(body) + "</body></html>")  # fmt: skip
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>{html.escape(inputs.title)}</title><style>{_CSS}</style>"
+        f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>' + "".join(body) + "</body></html>"
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ def _when(value: Any) -> datetime:
         moment = value.to_pydatetime()
     else:
         moment = datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -164,9 +164,11 @@ def sqlite_url(value: str, what: str) -> str:
     return url
 
 
-_TRADE_COLUMNS = ("id, pair, is_short, is_open, open_date, close_date, open_rate, close_rate, amount, fee_open, "
-                  "fee_close, funding_fees, leverage, exit_reason, close_profit, close_profit_abs, stake_amount, "
-                  "price_precision, precision_mode, precision_mode_price")  # fmt: skip
+_TRADE_COLUMNS = (
+    "id, pair, is_short, is_open, open_date, close_date, open_rate, close_rate, amount, fee_open, "
+    "fee_close, funding_fees, leverage, exit_reason, close_profit, close_profit_abs, stake_amount, "
+    "price_precision, precision_mode, precision_mode_price"
+)
 
 
 def live_inputs(
@@ -179,7 +181,8 @@ def live_inputs(
         with create_engine(url).connect() as connection:
             rows = connection.execute(text(f"select {_TRADE_COLUMNS} from trades order by id")).mappings().all()
             custom = connection.execute(
-                text("select ft_trade_id, cd_value from trade_custom_data where cd_key = :key"), {"key": CUSTOM_DATA_KEY}
+                text("select ft_trade_id, cd_value from trade_custom_data where cd_key = :key"),
+                {"key": CUSTOM_DATA_KEY},
             ).fetchall()
     except Exception as error:  # noqa: BLE001 - not a freqtrade database, or not reachable
         raise ReportInputError(f"not a freqtrade database ({type(error).__name__}): {db}") from None
@@ -234,8 +237,17 @@ def _store_events(store: str | None, db: str) -> list[dict[str, Any]]:
         raise
     except Exception as error:  # noqa: BLE001 - unreachable or foreign database
         raise ReportInputError(f"cannot read the plugin store ({type(error).__name__}): {store}") from None
-    return [{"kind": e.kind, "created_at": e.created_at, "trade_id": e.trade_id, "pair": e.pair,
-             "severity": e.severity, "data": e.data} for e in events]  # fmt: skip
+    return [
+        {
+            "kind": e.kind,
+            "created_at": e.created_at,
+            "trade_id": e.trade_id,
+            "pair": e.pair,
+            "severity": e.severity,
+            "data": e.data,
+        }
+        for e in events
+    ]
 
 
 # -- candles ----------------------------------------------------------------------------------------

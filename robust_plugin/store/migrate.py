@@ -73,9 +73,15 @@ def upgrade(url: str | URL, target: str = "head") -> str:
         with _connect(engine) as connection, connection.begin():
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
-            current = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
-            plan = plan_upgrade(has_events_table=inspect(connection).has_table(EVENTS_TABLE), current=current,
-                                revisions=known, target=target)  # fmt: skip
+            current = MigrationContext.configure(
+                connection, opts={"version_table": VERSION_TABLE}
+            ).get_current_revision()
+            plan = plan_upgrade(
+                has_events_table=inspect(connection).has_table(EVENTS_TABLE),
+                current=current,
+                revisions=known,
+                target=target,
+            )
             config = alembic_config(connection)
             if plan.stamp is not None:
                 command.stamp(config, plan.stamp)

@@ -8,7 +8,7 @@ back as timezone-aware UTC datetimes on every database; a naive time is taken as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +44,8 @@ class Event:
 def as_utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime; naive times are taken as UTC."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 class EventStore:

@@ -44,7 +44,10 @@ def write_override(path: Path, base_url: str, extra: dict[str, Any] | None = Non
 def freqtrade_log_config(path: Path) -> dict:
     """freqtrade's ``log_config`` that sends its log lines to ``path`` instead of the terminal, where
     they would bury the progress lines and the figures."""
-    return {"version": 1, "disable_existing_loggers": False,
-            "formatters": {"standard": {"format": "%(asctime)s - %(name)s - %(levelname)s - %(message)s"}},
-            "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "standard"}},
-            "root": {"handlers": ["file"], "level": "INFO"}}  # fmt: skip
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"standard": {"format": "%(asctime)s - %(name)s - %(levelname)s - %(message)s"}},
+        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "standard"}},
+        "root": {"handlers": ["file"], "level": "INFO"},
+    }

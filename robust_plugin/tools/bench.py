@@ -41,7 +41,13 @@ import time
 from pathlib import Path
 
 from robust_plugin.tools import sampledata
-from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, freqtrade_log_config, venue_exchange_config
+from robust_plugin.tools.backtest_env import (
+    EXAMPLE_CONFIG,
+    ROOT,
+    deep_merge,
+    freqtrade_log_config,
+    venue_exchange_config,
+)
 from robust_plugin.venue.process import run_venue
 
 RESULTS = ROOT / "user_data" / "bench" / "results.json"
@@ -51,8 +57,15 @@ STRATEGIES = ROOT / "user_data" / "strategies"
 
 
 # -- backtest cost of the mixin --------------------------------------------------------------------
-def _backtest_seconds(base_url: str, datadir: Path, strategy: str, pairs: list[str], tmp: Path,
-                      plugin: dict | None = None, log: Path | None = None) -> tuple[float, float, int]:  # fmt: skip
+def _backtest_seconds(
+    base_url: str,
+    datadir: Path,
+    strategy: str,
+    pairs: list[str],
+    tmp: Path,
+    plugin: dict | None = None,
+    log: Path | None = None,
+) -> tuple[float, float, int]:
     """Wall and CPU seconds of one backtest's signals and trade loop, and its trade count."""
     from freqtrade.configuration import Configuration
     from freqtrade.enums import RunMode
@@ -67,8 +80,15 @@ def _backtest_seconds(base_url: str, datadir: Path, strategy: str, pairs: list[s
         config["log_config"] = freqtrade_log_config(log)
     path = tmp / f"{strategy}{'-custom' if plugin else ''}.json"
     path.write_text(json.dumps(config))
-    args = {"config": [str(path)], "user_data_dir": str(tmp), "datadir": str(datadir), "strategy": strategy,
-            "strategy_path": str(STRATEGIES), "export": "none", "cache": "none"}  # fmt: skip
+    args = {
+        "config": [str(path)],
+        "user_data_dir": str(tmp),
+        "datadir": str(datadir),
+        "strategy": strategy,
+        "strategy_path": str(STRATEGIES),
+        "export": "none",
+        "cache": "none",
+    }
     backtesting = Backtesting(Configuration(args, RunMode.BACKTEST).get_config())
     try:
         from freqtrade.data import history
@@ -104,8 +124,11 @@ def bench_backtest(quick: bool, log: Path | None = None) -> dict:
         sampledata.generate(datadir, pairs=pairs, days=days, seed=42)
         # "dormant": the mixin with an aged policy that never fires, so both run exactly the same trades
         # and the difference is the plugin's own cost; "active": the shipped defaults, which change trades.
-        runs = {"plain": ("SamplePlainStrategy", None), "mixin_dormant": ("SampleAgedStrategy", {"aged": {"max_age": "3650d"}}),
-                "mixin_active": ("SampleAgedStrategy", None)}  # fmt: skip
+        runs = {
+            "plain": ("SamplePlainStrategy", None),
+            "mixin_dormant": ("SampleAgedStrategy", {"aged": {"max_age": "3650d"}}),
+            "mixin_active": ("SampleAgedStrategy", None),
+        }
         times: dict[str, list[float]] = {name: [] for name in runs}
         cpu: dict[str, list[float]] = {name: [] for name in runs}
         trades: dict[str, int] = {}
@@ -115,7 +138,9 @@ def bench_backtest(quick: bool, log: Path | None = None) -> dict:
                 order = list(runs) if round_ % 2 == 0 else list(reversed(runs))  # alternate: no order bias
                 for name in order:
                     strategy, plugin = runs[name]
-                    seconds, cpu_seconds, count = _backtest_seconds(venue.base_url, datadir, strategy, pairs, tmp, plugin, log)
+                    seconds, cpu_seconds, count = _backtest_seconds(
+                        venue.base_url, datadir, strategy, pairs, tmp, plugin, log
+                    )
                     label = f"round {round_}" if round_ else "warm-up"
                     print(f"  {label:8} {name:14} {seconds:6.2f} s  {count} trades", flush=True)
                     if round_:
@@ -125,8 +150,9 @@ def bench_backtest(quick: bool, log: Path | None = None) -> dict:
     return backtest_summary(times, cpu, trades, pairs=len(pairs), days=days)
 
 
-def backtest_summary(times: dict[str, list[float]], cpu: dict[str, list[float]], trades: dict[str, int],
-                     pairs: int, days: int) -> dict:  # fmt: skip
+def backtest_summary(
+    times: dict[str, list[float]], cpu: dict[str, list[float]], trades: dict[str, int], pairs: int, days: int
+) -> dict:
     """The figures of the backtest part from each round's times. The runs of one round ran under
     the same load, so the judged ratio is the median of the per-round ratios; the ratio of the best
     times and of the CPU times are kept beside it."""
@@ -134,12 +160,22 @@ def backtest_summary(times: dict[str, list[float]], cpu: dict[str, list[float]],
     median = {name: statistics.median(values) for name, values in times.items()}
     paired = sorted(d / p for d, p in zip(times["mixin_dormant"], times["plain"]))
     paired_active = sorted(a / p for a, p in zip(times["mixin_active"], times["plain"]))
-    return {"pairs": pairs, "days": days, "rounds": len(paired), "seconds": median, "best_seconds": best, "all_seconds": times,
-            "cpu_seconds": cpu, "trades": trades, "goal": 1.03, "ratio": statistics.median(paired),
-            "ratio_per_round": {"min": paired[0], "median": statistics.median(paired), "max": paired[-1]},
-            "ratio_best": best["mixin_dormant"] / best["plain"],
-            "ratio_cpu": statistics.median(d / p for d, p in zip(cpu["mixin_dormant"], cpu["plain"])),
-            "ratio_active": statistics.median(paired_active)}  # fmt: skip
+    return {
+        "pairs": pairs,
+        "days": days,
+        "rounds": len(paired),
+        "seconds": median,
+        "best_seconds": best,
+        "all_seconds": times,
+        "cpu_seconds": cpu,
+        "trades": trades,
+        "goal": 1.03,
+        "ratio": statistics.median(paired),
+        "ratio_per_round": {"min": paired[0], "median": statistics.median(paired), "max": paired[-1]},
+        "ratio_best": best["mixin_dormant"] / best["plain"],
+        "ratio_cpu": statistics.median(d / p for d, p in zip(cpu["mixin_dormant"], cpu["plain"])),
+        "ratio_active": statistics.median(paired_active),
+    }
 
 
 # -- settlement: the seed's fixed policy vs ours ------------------------------------------------------
@@ -174,9 +210,13 @@ def _our_policy(read, clock, sleep, filled_at: float, loop_s: float = 1.0) -> tu
         if core.is_due(job, now):
             reads += 1
             seen = read()
-            job, verdict, needs = core.step(job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy)
+            job, verdict, needs = core.step(
+                job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy
+            )
             if needs:
-                job, verdict, _ = core.step(job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy, history)
+                job, verdict, _ = core.step(
+                    job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy, history
+                )
             if job.outcome in (core.SettlementOutcome.VERIFIED, core.SettlementOutcome.VERIFIED_LATE):
                 return True, reads, now
             if job.outcome in (core.SettlementOutcome.NEVER_FILLED, core.SettlementOutcome.CLOSED_IMMEDIATELY):
@@ -192,16 +232,27 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
     count = 8 if quick else 20
     lags = _lags(count, seed)
     latencies: list[float] = []
-    rows = {"seed": {"false_not_found": 0, "reads": [], "delays": []}, "ours": {"false_not_found": 0, "reads": [], "delays": []}}
+    rows = {
+        "seed": {"false_not_found": 0, "reads": [], "delays": []},
+        "ours": {"false_not_found": 0, "reads": [], "delays": []},
+    }
     with tempfile.TemporaryDirectory() as tmp_name:
         datadir = Path(tmp_name) / "binance"
         sampledata.generate(datadir, pairs=("BTC/USDT:USDT",), days=5, seed=1)
-        with run_venue(datadir, api_key="bench", api_secret="bench", extra_args=["--speed", str(SPEED), "--balance", "1000000"]) as venue:
+        with run_venue(
+            datadir, api_key="bench", api_secret="bench", extra_args=["--speed", str(SPEED), "--balance", "1000000"]
+        ) as venue:
             import urllib.request
 
             def client():
-                return ccxt.binanceusdm({"apiKey": "bench", "secret": "bench", "urls": {"api": binance_urls(venue.base_url)},
-                                         "options": {"fetchCurrencies": False}})  # fmt: skip
+                return ccxt.binanceusdm(
+                    {
+                        "apiKey": "bench",
+                        "secret": "bench",
+                        "urls": {"api": binance_urls(venue.base_url)},
+                        "options": {"fetchCurrencies": False},
+                    }
+                )
 
             main = client()
             main.load_markets()
@@ -215,8 +266,12 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
 
             for i, lag in enumerate(lags):
                 body = f'[[faults]]\nkind = "position_lag"\nseconds = {lag}\n'.encode()
-                urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10)
-                urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", data=body, method="POST"), timeout=10)
+                urllib.request.urlopen(
+                    urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10
+                )
+                urllib.request.urlopen(
+                    urllib.request.Request(venue.base_url + "/_venue/faults", data=body, method="POST"), timeout=10
+                )
                 side = "buy" if i % 2 == 0 else "sell"
                 # positionRisk shows the position as of ``lag`` ago: the previous round's position must
                 # be that far in the past, or a lagged view would show it and pass for this fill
@@ -234,12 +289,19 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
                         started = time.time()
                         positions = ex.fetch_positions(["BTC/USDT:USDT"])
                         latencies.append((time.time() - started) * SPEED)
-                        expected = "long" if side == "buy" else "short"
+                        expected = "long" if side == "buy" else "short"  # noqa: B023 - called within the iteration
                         return any(p["side"] == expected and p["contracts"] for p in positions)
 
-                    results[name] = policy(read, venue_clock, sleep) if name == "seed" else policy(read, venue_clock, sleep, filled_at)
+                    results[name] = (  # noqa: B023 - called within the iteration
+                        policy(read, venue_clock, sleep)
+                        if name == "seed"
+                        else policy(read, venue_clock, sleep, filled_at)  # noqa: B023 - called within the iteration
+                    )
 
-                threads = [threading.Thread(target=run, args=("seed", _seed_policy)), threading.Thread(target=run, args=("ours", _our_policy))]
+                threads = [
+                    threading.Thread(target=run, args=("seed", _seed_policy)),
+                    threading.Thread(target=run, args=("ours", _our_policy)),
+                ]
                 for thread in threads:
                     thread.start()
                 for thread in threads:
@@ -251,34 +313,62 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
                         row["false_not_found"] += 1  # the position was there: the order had filled
                     else:
                         row["delays"].append(max(0.0, at - visible_at))
-                print(f"  lag {lag:5.2f}s  seed: {'found' if results['seed'][0] else 'NOT FOUND':9} ours: "
-                      f"{'found' if results['ours'][0] else 'NOT FOUND'}", flush=True)  # fmt: skip
+                print(
+                    f"  lag {lag:5.2f}s  seed: {'found' if results['seed'][0] else 'NOT FOUND':9} ours: "
+                    f"{'found' if results['ours'][0] else 'NOT FOUND'}",
+                    flush=True,
+                )
                 # flatten for the next round
-                main.create_order("BTC/USDT:USDT", "market", "sell" if side == "buy" else "buy", 0.01, None, {"reduceOnly": True})
+                main.create_order(
+                    "BTC/USDT:USDT", "market", "sell" if side == "buy" else "buy", 0.01, None, {"reduceOnly": True}
+                )
 
     def summary(row):
         delays = sorted(row["delays"]) or [float("nan")]
-        return {"false_not_found": row["false_not_found"], "reads_per_verification": statistics.mean(row["reads"]),
-                "delay_median_s": statistics.median(delays), "delay_p95_s": delays[min(len(delays) - 1, int(0.95 * len(delays)))]}  # fmt: skip
+        return {
+            "false_not_found": row["false_not_found"],
+            "reads_per_verification": statistics.mean(row["reads"]),
+            "delay_median_s": statistics.median(delays),
+            "delay_p95_s": delays[min(len(delays) - 1, int(0.95 * len(delays)))],
+        }
 
-    return {"verifications": count, "lags_s": lags, "seed_policy": summary(rows["seed"]), "ours": summary(rows["ours"]),
-            "loop_interval_s": 1.0, "read_latency_s": statistics.mean(latencies)}  # fmt: skip
+    return {
+        "verifications": count,
+        "lags_s": lags,
+        "seed_policy": summary(rows["seed"]),
+        "ours": summary(rows["ours"]),
+        "loop_interval_s": 1.0,
+        "read_latency_s": statistics.mean(latencies),
+    }
 
 
 PARTS = ("backtest", "loop", "settlement", "closing")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m robust_plugin.tools.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m robust_plugin.tools.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     # no ``choices`` here: Python 3.11's argparse checks an empty ``nargs="*"`` default against them
-    parser.add_argument("parts", nargs="*", default=[], metavar="PART", help=f"any of {', '.join(PARTS)} (default: all)")
+    parser.add_argument(
+        "parts", nargs="*", default=[], metavar="PART", help=f"any of {', '.join(PARTS)} (default: all)"
+    )
     parser.add_argument("--quick", action="store_true", help="smaller data, fewer rounds")
     parser.add_argument("--trades", type=int, help="loop: open trades (default 50; 5 with --quick)")
     parser.add_argument("--loops", type=int, help="loop: measured loops (default 30; 5 with --quick)")
-    parser.add_argument("--no-stoploss-on-exchange", action="store_true",
-                        help="loop: without stop orders on the exchange (and without reconciliation's stop check)")
-    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where to write the figures (default {RESULTS.relative_to(ROOT)})")
+    parser.add_argument(
+        "--no-stoploss-on-exchange",
+        action="store_true",
+        help="loop: without stop orders on the exchange (and without reconciliation's stop check)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help=f"where to write the figures (default {RESULTS.relative_to(ROOT)})",
+    )
     args = parser.parse_args(argv)
     for name in ("trades", "loops"):
         if getattr(args, name) is not None and getattr(args, name) < 2:
@@ -299,16 +389,24 @@ def main(argv: list[str] | None = None) -> int:
         ok = r["ratio"] <= r["goal"]
         failed |= not ok
         sec, tr = r["seconds"], r["trades"]
-        print(f"\nbacktest, {r['pairs']} pairs × {r['days']} days ({r['rounds']} alternating rounds; median time, "
-              f"median of the per-round ratios):")  # fmt: skip
+        print(
+            f"\nbacktest, {r['pairs']} pairs × {r['days']} days ({r['rounds']} alternating rounds; median time, "
+            f"median of the per-round ratios):"
+        )
         print(f"  plain strategy                    {sec['plain']:6.2f} s  {tr['plain']} trades")
-        print(f"  with RobustMixin, same trades     {sec['mixin_dormant']:6.2f} s  {tr['mixin_dormant']} trades -> "
-              f"{r['ratio']:.3f}x (goal <= {r['goal']}x: {'met' if ok else 'NOT met'})")
-        print(f"  with RobustMixin, aged exits on   {sec['mixin_active']:6.2f} s  {tr['mixin_active']} trades -> "
-              f"{r['ratio_active']:.3f}x (more, shorter trades: not the plugin's overhead alone)")  # fmt: skip
+        print(
+            f"  with RobustMixin, same trades     {sec['mixin_dormant']:6.2f} s  {tr['mixin_dormant']} trades -> "
+            f"{r['ratio']:.3f}x (goal <= {r['goal']}x: {'met' if ok else 'NOT met'})"
+        )
+        print(
+            f"  with RobustMixin, aged exits on   {sec['mixin_active']:6.2f} s  {tr['mixin_active']} trades -> "
+            f"{r['ratio_active']:.3f}x (more, shorter trades: not the plugin's overhead alone)"
+        )
         spread = r["ratio_per_round"]
-        print(f"  same trades: per-round ratios from {spread['min']:.3f}x to {spread['max']:.3f}x (the machine's "
-              f"noise), best times {r['ratio_best']:.3f}x, CPU time {r['ratio_cpu']:.3f}x")  # fmt: skip
+        print(
+            f"  same trades: per-round ratios from {spread['min']:.3f}x to {spread['max']:.3f}x (the machine's "
+            f"noise), best times {r['ratio_best']:.3f}x, CPU time {r['ratio_cpu']:.3f}x"
+        )
     if "loop" in parts:
         from robust_plugin.tools.bench_loop import bench_loop, report
 
@@ -318,12 +416,18 @@ def main(argv: list[str] | None = None) -> int:
         r = results["settlement"] = bench_settlement(args.quick)
         print(f"\nsettlement, {r['verifications']} entries, seeded lags {min(r['lags_s'])}-{max(r['lags_s'])} s:")
         print(f"{'':28}{'seed policy':>14}{'robust_plugin':>16}")
-        for key, label in (("false_not_found", "false 'not found' verdicts"), ("reads_per_verification", "position reads / verification"),
-                           ("delay_median_s", "delay past the lag, median s"), ("delay_p95_s", "delay past the lag, p95 s")):  # fmt: skip
+        for key, label in (
+            ("false_not_found", "false 'not found' verdicts"),
+            ("reads_per_verification", "position reads / verification"),
+            ("delay_median_s", "delay past the lag, median s"),
+            ("delay_p95_s", "delay past the lag, p95 s"),
+        ):
             print(f"{label:28}{r['seed_policy'][key]:>14.2f}{r['ours'][key]:>16.2f}")
         allowed = r["loop_interval_s"] + 2 * r["read_latency_s"]
-        print(f"(venue seconds; one position read takes {r['read_latency_s']:.2f} s at {SPEED:g}x replay speed; goal: no false "
-              f"verdicts, delay p95 <= one loop + two reads = {allowed:.2f} s)")  # fmt: skip
+        print(
+            f"(venue seconds; one position read takes {r['read_latency_s']:.2f} s at {SPEED:g}x replay speed; goal: no false "
+            f"verdicts, delay p95 <= one loop + two reads = {allowed:.2f} s)"
+        )
         failed |= r["ours"]["false_not_found"] > 0 or r["ours"]["delay_p95_s"] > allowed
     if "closing" in parts:
         from robust_plugin.tools.bench_closing import bench_closing
@@ -332,10 +436,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nclosing, {r['rounds']} closes under a mixed fault schedule (the same draws for both):")
         print(f"{'':34}{'robust_plugin':>14}{'blind retry':>14}")
         ours, blind = r["ours"], r["blind_retry"]
-        print(f"{'closes completed / due':34}{ours['completed']:>9}/{ours['due']:<4}{blind['completed']:>9}/{blind['due']:<4}")
-        for key, label in (("executed_per_closed", "executed close orders per close"), ("sent_per_close", "close orders sent per close"),
-                           ("attempts_per_close", "attempts per close"), ("seconds_median", "seconds to flat, median"),
-                           ("seconds_p95", "seconds to flat, p95")):  # fmt: skip
+        print(
+            f"{'closes completed / due':34}{ours['completed']:>9}/{ours['due']:<4}{blind['completed']:>9}/{blind['due']:<4}"
+        )
+        for key, label in (
+            ("executed_per_closed", "executed close orders per close"),
+            ("sent_per_close", "close orders sent per close"),
+            ("attempts_per_close", "attempts per close"),
+            ("seconds_median", "seconds to flat, median"),
+            ("seconds_p95", "seconds to flat, p95"),
+        ):
             print(f"{label:34}{ours[key]:>14.2f}{blind[key]:>14.2f}")
         failed |= ours["completed"] < ours["due"] or ours["executed_per_closed"] != 1.0
     write_results(args.results, results, parts)

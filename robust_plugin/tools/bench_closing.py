@@ -19,9 +19,9 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
+from robust_plugin.adapter.order_guard import Intent, OrderGuard
 from robust_plugin.core import closing as core
 from robust_plugin.core.failures import classify
-from robust_plugin.adapter.order_guard import Intent, OrderGuard
 from robust_plugin.tools import sampledata
 from robust_plugin.venue.process import run_venue
 
@@ -63,8 +63,15 @@ def _client(base_url: str):
 
     from robust_plugin.venue.ccxt_urls import binance_urls, use_futures_error_tables
 
-    client = ccxt.binanceusdm({"apiKey": "bench", "secret": "bench", "urls": {"api": binance_urls(base_url)},
-                               "options": {"fetchCurrencies": False}, "timeout": 5000})  # fmt: skip
+    client = ccxt.binanceusdm(
+        {
+            "apiKey": "bench",
+            "secret": "bench",
+            "urls": {"api": binance_urls(base_url)},
+            "options": {"fetchCurrencies": False},
+            "timeout": 5000,
+        }
+    )
     use_futures_error_tables(client)
     client.load_markets()
     return client
@@ -87,13 +94,17 @@ def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
     state, start, sent = core.CloseState(), time.time(), 0
     while time.time() - start < timeout:
         now = time.time()
-        if core.may_signal_exit(state, now) or (state.status is core.CloseStatus.VERIFYING and now >= (state.next_allowed_at or 0)):
+        if core.may_signal_exit(state, now) or (
+            state.status is core.CloseStatus.VERIFYING and now >= (state.next_allowed_at or 0)
+        ):
             held = _position(client)
             if held == 0:
                 return {"flat": True, "seconds": now - start, "attempts": len(state.attempts), "sent": sent}
             if state.status is core.CloseStatus.VERIFYING:
                 state, _ = core.position_seen(state, Decimal(str(held)), Decimal(str(amount)), Decimal("0.0001"), now)
-            state, attempt = core.start_attempt(state, now, Decimal(str(amount)), core.CloseType.FULL, trade_id, "bench")
+            state, attempt = core.start_attempt(
+                state, now, Decimal(str(amount)), core.CloseType.FULL, trade_id, "bench"
+            )
             guard.expect(Intent(SYMBOL, "sell", True, attempt.client_order_id, trade_id, "close", now))
             sent += 1
             try:
@@ -104,9 +115,14 @@ def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
                 retry_after = float(headers["Retry-After"]) if headers.get("Retry-After") else None
                 state, _ = core.attempt_failed(state, classify(error, retry_after), now, config)
         elif state.status is core.CloseStatus.CLOSED:
-            return {"flat": _position(client) == 0, "seconds": now - start, "attempts": len(state.attempts), "sent": sent}
+            return {
+                "flat": _position(client) == 0,
+                "seconds": now - start,
+                "attempts": len(state.attempts),
+                "sent": sent,
+            }
         time.sleep(LOOP_S)
-    return {"flat": _position(client) == 0, "seconds": timeout, "attempts": len(state.attempts), "sent": sent}  # noqa
+    return {"flat": _position(client) == 0, "seconds": timeout, "attempts": len(state.attempts), "sent": sent}
 
 
 def _close_blind(client, amount: float, timeout: float) -> dict:
@@ -131,13 +147,22 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
             clients = {"ours": _client(venue.base_url), "blind": _client(venue.base_url)}  # the guard wraps only "ours"
 
             def faults(body: str | None) -> None:
-                urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10)
+                urllib.request.urlopen(
+                    urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10
+                )
                 if body:
-                    urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/faults", data=body.encode(), method="POST"), timeout=10)
+                    urllib.request.urlopen(
+                        urllib.request.Request(venue.base_url + "/_venue/faults", data=body.encode(), method="POST"),
+                        timeout=10,
+                    )
 
             def executed_closes(since_order: int) -> int:
                 state = json_get(venue.base_url + "/_venue/state")
-                return sum(1 for o in state["orders"] if o["order_id"] > since_order and o["reduce_only"] and float(o["executed_qty"]) > 0)
+                return sum(
+                    1
+                    for o in state["orders"]
+                    if o["order_id"] > since_order and o["reduce_only"] and float(o["executed_qty"]) > 0
+                )
 
             for n in range(rounds):
                 for name in ("ours", "blind"):
@@ -152,17 +177,24 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
                     results[name].append(row)
                     if _position(client) > 0:  # never leave a position to the next round
                         client.create_order(SYMBOL, "market", "sell", 0.01, None, {"reduceOnly": True})
-                print(f"  round {n + 1}: ours {results['ours'][-1]['sent']} sent / {results['ours'][-1]['executed']} executed, "
-                      f"blind {results['blind'][-1]['sent']} sent / {results['blind'][-1]['executed']} executed", flush=True)  # fmt: skip
+                print(
+                    f"  round {n + 1}: ours {results['ours'][-1]['sent']} sent / {results['ours'][-1]['executed']} executed, "
+                    f"blind {results['blind'][-1]['sent']} sent / {results['blind'][-1]['executed']} executed",
+                    flush=True,
+                )
 
     def summary(rows: list[dict]) -> dict:
         done = [r for r in rows if r["flat"]]
         seconds = sorted(r["seconds"] for r in done) or [float("nan")]
-        return {"completed": len(done), "due": len(rows),
-                "executed_per_closed": sum(r["executed"] for r in done) / max(1, len(done)),
-                "sent_per_close": statistics.mean(r["sent"] for r in rows),
-                "attempts_per_close": statistics.mean(r["attempts"] for r in rows),
-                "seconds_median": statistics.median(seconds), "seconds_p95": seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))]}  # fmt: skip
+        return {
+            "completed": len(done),
+            "due": len(rows),
+            "executed_per_closed": sum(r["executed"] for r in done) / max(1, len(done)),
+            "sent_per_close": statistics.mean(r["sent"] for r in rows),
+            "attempts_per_close": statistics.mean(r["attempts"] for r in rows),
+            "seconds_median": statistics.median(seconds),
+            "seconds_p95": seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))],
+        }
 
     return {"rounds": rounds, "ours": summary(results["ours"]), "blind_retry": summary(results["blind"])}
 

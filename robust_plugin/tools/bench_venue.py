@@ -42,11 +42,20 @@ async def _measure(base_url: str, seconds: float, concurrency: int, signed_order
             while time.monotonic() < stop_at:
                 i += 1
                 if signed_orders:
-                    query = urlencode({"symbol": "BTCUSDT", "side": "BUY" if i % 2 else "SELL", "type": "MARKET",
-                                       "quantity": "0.010", "newClientOrderId": f"b{n}-{i}",
-                                       "timestamp": int(time.time() * 1000)})  # fmt: skip
+                    query = urlencode(
+                        {
+                            "symbol": "BTCUSDT",
+                            "side": "BUY" if i % 2 else "SELL",
+                            "type": "MARKET",
+                            "quantity": "0.010",
+                            "newClientOrderId": f"b{n}-{i}",
+                            "timestamp": int(time.time() * 1000),
+                        }
+                    )
                     signature = hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
-                    request = session.post(f"{base_url}/fapi/v1/order?{query}&signature={signature}", headers={"X-MBX-APIKEY": KEY})
+                    request = session.post(
+                        f"{base_url}/fapi/v1/order?{query}&signature={signature}", headers={"X-MBX-APIKEY": KEY}
+                    )
                 else:
                     request = session.get(f"{base_url}/fapi/v1/time")
                 async with request as response:
@@ -83,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
                 _pin(0, set(cores[1:]))
             print(f"venue pid {venue.proc.pid} pinned to core {cores[0]}: {pinned}; client on {cores[1:] or cores}")
             rows = []
-            for label, signed in (("GET /fapi/v1/time (unsigned)", False), ("POST /fapi/v1/order (signed, market)", True)):
+            for label, signed in (
+                ("GET /fapi/v1/time (unsigned)", False),
+                ("POST /fapi/v1/order (signed, market)", True),
+            ):
                 done, errors = asyncio.run(_measure(venue.base_url, args.seconds, args.concurrency, signed))
                 rows.append((label, done / args.seconds, errors))
     print(f"{'request':40} {'per second':>12} {'errors':>7}")
@@ -91,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:40} {rate:12.0f} {errors:7d}")
     order_rate = rows[1][1]
     print(f"signed orders vs unsigned time: {order_rate / rows[0][1]:.2f}x")
-    print(f"signed orders vs target {TARGET:.0f}/s: {order_rate / TARGET:.2f}x  ({'met' if order_rate >= TARGET else 'NOT met'})")
+    print(
+        f"signed orders vs target {TARGET:.0f}/s: {order_rate / TARGET:.2f}x  ({'met' if order_rate >= TARGET else 'NOT met'})"
+    )
     return 0 if order_rate >= TARGET and rows[1][2] == 0 else 1
 
 

@@ -30,9 +30,35 @@ from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_co
 from robust_plugin.venue.process import run_venue, stop_process
 
 KEY, SECRET = "chaos-key", "chaos-secret"
-PAIRS = tuple(f"{base}/USDT:USDT" for base in (
-    "BTC", "ETH", "SOL", "BNB", "DOGE", "ADA", "AVAX", "LINK", "LTC", "DOT", "TRX", "ATOM",
-    "NEAR", "APT", "ARB", "OP", "FIL", "SUI", "UNI", "ETC", "BCH", "XLM", "AAVE", "INJ"))  # fmt: skip
+PAIRS = tuple(
+    f"{base}/USDT:USDT"
+    for base in (
+        "BTC",
+        "ETH",
+        "SOL",
+        "BNB",
+        "DOGE",
+        "ADA",
+        "AVAX",
+        "LINK",
+        "LTC",
+        "DOT",
+        "TRX",
+        "ATOM",
+        "NEAR",
+        "APT",
+        "ARB",
+        "OP",
+        "FIL",
+        "SUI",
+        "UNI",
+        "ETC",
+        "BCH",
+        "XLM",
+        "AAVE",
+        "INJ",
+    )
+)
 DEFAULT_PAIRS = 20
 ORPHAN_PAIR, ORPHAN_QTY = "XRP/USDT:USDT", "300"  # never traded by the bot; about 165 USDT
 SAMPLE_EVERY_S = 2.0
@@ -47,13 +73,19 @@ BREAKS = {
 
 PLUGIN = {
     # aged settings in seconds, so trades turn over within a minute: every exit is the plugin's
-    "aged": {"max_age": "6s", "grace_period": "4s", "step_interval": "3s",
-             "loss_step_pct": 0.2, "max_loss_pct": 1.0, "force_close_after": "20s"},
+    "aged": {
+        "max_age": "6s",
+        "grace_period": "4s",
+        "step_interval": "3s",
+        "loss_step_pct": 0.2,
+        "max_loss_pct": 1.0,
+        "force_close_after": "20s",
+    },
     "closing": {"backoff_initial": "1s", "backoff_max": "10s"},
     "settlement": {"late_after": "8s", "deadline": "60s"},
     "reconcile": {"interval": "10s", "grace": "20s", "unprotected_after": "30s"},
     "alerts": {"min_interval": "1m", "max_per_hour": 1000},  # the highest cap: every finding's alert is checked
-}  # fmt: skip
+}
 
 SCENARIO = """seed = {seed}
 
@@ -172,8 +204,10 @@ class Journal:
             return self.events
         try:
             with sqlite3.connect(self.path, timeout=5) as db:
-                rows = db.execute("select id, kind, trade_id, pair, created_at, data from robust_events where id > ? "
-                                  "order by id", (self._last_id,)).fetchall()  # fmt: skip
+                rows = db.execute(
+                    "select id, kind, trade_id, pair, created_at, data from robust_events where id > ? order by id",
+                    (self._last_id,),
+                ).fetchall()
         except sqlite3.Error:
             return self.events
         for row_id, kind, trade_id, pair, created, data in rows:
@@ -188,7 +222,9 @@ class Journal:
 def _open_trades(db_path: Path) -> tuple[tuple[int, str, bool], ...] | None:
     try:
         with sqlite3.connect(db_path, timeout=5) as db:
-            return tuple((i, p, bool(s)) for i, p, s in db.execute("select id, pair, is_short from trades where is_open = 1"))
+            return tuple(
+                (i, p, bool(s)) for i, p, s in db.execute("select id, pair, is_short from trades where is_open = 1")
+            )
     except sqlite3.Error:
         return None
 
@@ -199,26 +235,44 @@ def _database(db_path: Path) -> tuple[tuple[cc.Trade, ...], tuple[cc.Order, ...]
         trades = [dict(r) for r in db.execute("select * from trades")]
         orders = [dict(r) for r in db.execute("select * from orders")]
     entry_side = {t["id"]: "sell" if t["is_short"] else "buy" for t in trades}
-    return (tuple(cc.Trade(t["id"], t["pair"], bool(t["is_short"]), bool(t["is_open"])) for t in trades),
-            tuple(cc.Order(o["ft_trade_id"], str(o["order_id"]), o["ft_order_side"] == entry_side.get(o["ft_trade_id"]),
-                           float(o["filled"] or 0), _ms(o.get("order_filled_date"))) for o in orders))  # fmt: skip
+    return (
+        tuple(cc.Trade(t["id"], t["pair"], bool(t["is_short"]), bool(t["is_open"])) for t in trades),
+        tuple(
+            cc.Order(
+                o["ft_trade_id"],
+                str(o["order_id"]),
+                o["ft_order_side"] == entry_side.get(o["ft_trade_id"]),
+                float(o["filled"] or 0),
+                _ms(o.get("order_filled_date")),
+            )
+            for o in orders
+        ),
+    )
 
 
 def _config(base_url: str, workdir: Path, pairs: list[str], capability: str | None) -> Path:
     plugin = deep_merge(PLUGIN, BREAKS[capability]) if capability else PLUGIN
     config = {
-        "max_open_trades": len(pairs), "stake_currency": "USDT", "stake_amount": 150, "dry_run": False,
-        "trading_mode": "futures", "margin_mode": "isolated", "timeframe": "1m",
+        "max_open_trades": len(pairs),
+        "stake_currency": "USDT",
+        "stake_amount": 150,
+        "dry_run": False,
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "timeframe": "1m",
         "entry_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
         "exit_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
         "order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True},
         "position_adjustment_enable": True,
         "exchange": {"name": "binance", "key": KEY, "secret": SECRET, "pair_whitelist": pairs},
-        "pairlists": [{"method": "StaticPairList"}], "internals": {"process_throttle_secs": 2},
-        "initial_state": "running", "db_url": f"sqlite:///{workdir / 'trades.sqlite'}", "bot_name": "chaos",
+        "pairlists": [{"method": "StaticPairList"}],
+        "internals": {"process_throttle_secs": 2},
+        "initial_state": "running",
+        "db_url": f"sqlite:///{workdir / 'trades.sqlite'}",
+        "bot_name": "chaos",
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
         "robust_plugin": plugin,
-    }  # fmt: skip
+    }
     config = deep_merge(config, venue_exchange_config(base_url))
     for client in ("ccxt_config", "ccxt_async_config"):  # loopback: ccxt's 50 ms pacing would make each loop long
         config["exchange"][client]["rateLimit"] = 10
@@ -233,20 +287,36 @@ def limits() -> cc.Limits:
     def seconds(part: str, key: str) -> float:
         return float(parse_duration(PLUGIN[part][key]))
 
-    return cc.Limits(reconcile_interval_s=seconds("reconcile", "interval"), reconcile_grace_s=seconds("reconcile", "grace"),
-                     unprotected_after_s=seconds("reconcile", "unprotected_after"),
-                     settlement_deadline_s=seconds("settlement", "deadline"),
-                     alert_min_interval_s=seconds("alerts", "min_interval"),
-                     close_backoff_max_s=seconds("closing", "backoff_max"))  # fmt: skip
+    return cc.Limits(
+        reconcile_interval_s=seconds("reconcile", "interval"),
+        reconcile_grace_s=seconds("reconcile", "grace"),
+        unprotected_after_s=seconds("reconcile", "unprotected_after"),
+        settlement_deadline_s=seconds("settlement", "deadline"),
+        alert_min_interval_s=seconds("alerts", "min_interval"),
+        close_backoff_max_s=seconds("closing", "backoff_max"),
+    )
 
 
 class Bot:
     """One ``freqtrade trade`` process at a time, restartable."""
 
     def __init__(self, config: Path, workdir: Path, datadir: Path, strategy: str):
-        self.command = [sys.executable, "-m", "freqtrade", "trade", "--config", str(config), "--userdir", str(workdir),
-                        "--datadir", str(datadir), "--strategy-path", str(ROOT / "user_data" / "strategies"),
-                        "--strategy", strategy]  # fmt: skip
+        self.command = [
+            sys.executable,
+            "-m",
+            "freqtrade",
+            "trade",
+            "--config",
+            str(config),
+            "--userdir",
+            str(workdir),
+            "--datadir",
+            str(datadir),
+            "--strategy-path",
+            str(ROOT / "user_data" / "strategies"),
+            "--strategy",
+            strategy,
+        ]
         self.workdir = workdir
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -286,11 +356,21 @@ def _scenario(args: argparse.Namespace, workdir: Path, symbols: list[str], durat
     if args.scenario:
         return Path(args.scenario)
     path = workdir / "chaos.toml"
-    path.write_text(SCENARIO.format(seed=args.seed, orphan=cc.symbol_of(ORPHAN_PAIR), orphan_qty=ORPHAN_QTY,
-                                    first=symbols[0], second=symbols[1 % len(symbols)],
-                                    orphan_at=int(duration * 0.2), cancel_at=int(duration * 0.3),
-                                    halt_at=int(duration * 0.35), halt_until=int(duration * 0.35) + 20,
-                                    close_at=int(duration * 0.5), phantom_at=int(duration * 0.8)))  # fmt: skip
+    path.write_text(
+        SCENARIO.format(
+            seed=args.seed,
+            orphan=cc.symbol_of(ORPHAN_PAIR),
+            orphan_qty=ORPHAN_QTY,
+            first=symbols[0],
+            second=symbols[1 % len(symbols)],
+            orphan_at=int(duration * 0.2),
+            cancel_at=int(duration * 0.3),
+            halt_at=int(duration * 0.35),
+            halt_until=int(duration * 0.35) + 20,
+            close_at=int(duration * 0.5),
+            phantom_at=int(duration * 0.8),
+        )
+    )
     return path
 
 
@@ -304,9 +384,18 @@ def run(args: argparse.Namespace) -> int:
         sampledata.generate(datadir, pairs=[*pairs, ORPHAN_PAIR], days=3, seed=args.seed, timeframe="1m")
         scenario = _scenario(args, workdir, [cc.symbol_of(p) for p in pairs], duration)
         if args.capability:
-            print(f"breaking {args.capability} on purpose: robust_plugin {json.dumps(BREAKS[args.capability])}", flush=True)
-        with run_venue(datadir, scenario=scenario, seed=args.seed, api_key=KEY, api_secret=SECRET,
-                       extra_args=["--balance", "100000"]) as venue:  # fmt: skip
+            print(
+                f"breaking {args.capability} on purpose: robust_plugin {json.dumps(BREAKS[args.capability])}",
+                flush=True,
+            )
+        with run_venue(
+            datadir,
+            scenario=scenario,
+            seed=args.seed,
+            api_key=KEY,
+            api_secret=SECRET,
+            extra_args=["--balance", "100000"],
+        ) as venue:
             bot = Bot(_config(venue.base_url, workdir, pairs, args.capability), workdir, datadir, args.strategy)
             journal, samples, restarts = Journal(workdir / "robust_plugin.sqlite"), [], []
             pending: dict | None = None  # a restart whose bot is not running yet
@@ -335,9 +424,15 @@ def run(args: argparse.Namespace) -> int:
                 if kill:
                     bot.kill()
                     pending = {"kind": kill[0], "killed_ms": int(time.time() * 1000)}
-                    trade = next((e.trade_id for e in reversed(journal.events)
-                                  if e.kind in (("close_attempt", "close_chunk") if kill[0] == "close" else ("settlement_started",))),
-                                 max((t[0] for t in samples[-1].open_trades), default="?") if samples else "?")  # fmt: skip
+                    trade = next(
+                        (
+                            e.trade_id
+                            for e in reversed(journal.events)
+                            if e.kind
+                            in (("close_attempt", "close_chunk") if kill[0] == "close" else ("settlement_started",))
+                        ),
+                        max((t[0] for t in samples[-1].open_trades), default="?") if samples else "?",
+                    )
                     print(f"[{elapsed:5.0f}s] SIGKILL {kill[1]} (trade {trade}); restarting", flush=True)
                     bot.start()
                 seen_closes, seen_entries = closes, entries
@@ -349,10 +444,13 @@ def run(args: argparse.Namespace) -> int:
                 if elapsed - last_report >= 15:
                     last_report = elapsed
                     health = _get(venue.base_url + "/_venue/health")
-                    print(f"[{elapsed:5.0f}s] trades {len(_open_trades(workdir / 'trades.sqlite') or ())} open / "
-                          f"{entries} entries, close attempts {closes}, faults fired {health.get('faults_fired', '?')}, "
-                          f"findings {sum(e.kind.startswith('finding_') for e in journal.events)}, "
-                          f"alerts {journal.count('alert')}", flush=True)  # fmt: skip
+                    print(
+                        f"[{elapsed:5.0f}s] trades {len(_open_trades(workdir / 'trades.sqlite') or ())} open / "
+                        f"{entries} entries, close attempts {closes}, faults fired {health.get('faults_fired', '?')}, "
+                        f"findings {sum(e.kind.startswith('finding_') for e in journal.events)}, "
+                        f"alerts {journal.count('alert')}",
+                        flush=True,
+                    )
             stopped_ms = int(time.time() * 1000)
             bot.stop()
             if pending:  # the last restart never came up: count its downtime to the end
@@ -363,8 +461,18 @@ def run(args: argparse.Namespace) -> int:
             (workdir / "samples.json").write_text(json.dumps([[s.at_ms, s.open_trades] for s in samples]))
             (workdir / "restarts.json").write_text(json.dumps([[r.kind, r.killed_ms, r.ready_ms] for r in restarts]))
         trades, orders = _database(workdir / "trades.sqlite")
-        rows = cc.check(cc.Run(truth, trades, orders, tuple(journal.read()), tuple(samples), tuple(restarts), limits(),
-                                stopped_ms=stopped_ms))  # fmt: skip
+        rows = cc.check(
+            cc.Run(
+                truth,
+                trades,
+                orders,
+                tuple(journal.read()),
+                tuple(samples),
+                tuple(restarts),
+                limits(),
+                stopped_ms=stopped_ms,
+            )
+        )
         return report(rows)
 
 
@@ -388,16 +496,29 @@ def report(rows: list[cc.Row]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m robust_plugin.tools.chaos", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m robust_plugin.tools.chaos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (default 10)")
     parser.add_argument("--seed", type=int, default=7, help="seeds the data and the faults (default 7)")
     parser.add_argument("--scenario", help="a scenario TOML file instead of the built-in mix")
     parser.add_argument("--strategy", default="SampleChaosStrategy")
-    parser.add_argument("--pairs", type=int, default=DEFAULT_PAIRS, choices=range(2, len(PAIRS) + 1), metavar=f"2-{len(PAIRS)}",
-                        help=f"how many pairs the bot trades (default {DEFAULT_PAIRS})")  # fmt: skip
-    parser.add_argument("--break", dest="capability", choices=sorted(BREAKS),
-                        help="turn one capability of the plugin off on purpose; the run must then fail")  # fmt: skip
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=DEFAULT_PAIRS,
+        choices=range(2, len(PAIRS) + 1),
+        metavar=f"2-{len(PAIRS)}",
+        help=f"how many pairs the bot trades (default {DEFAULT_PAIRS})",
+    )
+    parser.add_argument(
+        "--break",
+        dest="capability",
+        choices=sorted(BREAKS),
+        help="turn one capability of the plugin off on purpose; the run must then fail",
+    )
     parser.add_argument("--keep", metavar="DIR", help="keep the run's files (logs, databases, ground truth) in DIR")
     args = parser.parse_args(argv)
     if args.minutes <= 0:

@@ -30,8 +30,17 @@ ALERT_SUBJECTS = {
     "closed_outside": "position closed outside the bot",
 }
 # what tells the user that an open trade has no position
-GHOST_REPORTS = frozenset({"finding_ghost", "finding_size_mismatch", "close_skipped_gone", "closed_outside",
-                           "settlement_closed_immediately", "settlement_never_filled", "settlement_unknown"})  # fmt: skip
+GHOST_REPORTS = frozenset(
+    {
+        "finding_ghost",
+        "finding_size_mismatch",
+        "close_skipped_gone",
+        "closed_outside",
+        "settlement_closed_immediately",
+        "settlement_never_filled",
+        "settlement_unknown",
+    }
+)
 # what tells the user that a position has no stop order
 UNPROTECTED_REPORTS = frozenset({"finding_unprotected", "finding_orphan"})
 
@@ -58,8 +67,9 @@ class Limits:
         """A position without a stop order this long must have been reported: reconciliation leaves trades
         younger than its grace to settlement, then reports a stop missing for ``unprotected_after``
         at its next run."""
-        return int((self.reconcile_grace_s + self.unprotected_after_s + self.reconcile_interval_s + self.slack_s) * 1000)
-
+        return int(
+            (self.reconcile_grace_s + self.unprotected_after_s + self.reconcile_interval_s + self.slack_s) * 1000
+        )
 
     @property
     def stall_limit_ms(self) -> int:
@@ -121,7 +131,9 @@ class Run:
     limits: Limits
     expected_restarts: tuple[str, ...] = ("close", "settlement")
     stopped_ms: int | None = None  # when the runner stopped freqtrade at the end (SIGINT)
-    kill_window_ms: int = 5000  # an order sent this shortly before a SIGKILL or the stop may die unrecorded with the bot
+    kill_window_ms: int = (
+        5000  # an order sent this shortly before a SIGKILL or the stop may die unrecorded with the bot
+    )
 
 
 @dataclass(frozen=True)
@@ -238,7 +250,9 @@ def ghost_episodes(run: Run) -> list[Episode]:
 
     def close(trade_id: int) -> None:
         times = open_runs.pop(trade_id)
-        episodes.append(Episode(str(trade_id), pairs[trade_id], times[0], times[-1], up_ms(times[0], times[-1], downtime)))
+        episodes.append(
+            Episode(str(trade_id), pairs[trade_id], times[0], times[-1], up_ms(times[0], times[-1], downtime))
+        )
 
     for sample in sorted(run.samples, key=lambda s: s.at_ms):
         absent_now = set()
@@ -256,11 +270,23 @@ def ghost_episodes(run: Run) -> list[Episode]:
     return episodes
 
 
-def _reported(events: list[Event], kinds: frozenset[str], start: int, end: int, slack_ms: int, *,
-              trade_id: int | None = None, pair: str | None = None) -> bool:  # fmt: skip
-    return any(e.kind in kinds and start - slack_ms <= e.at_ms <= end + slack_ms
-               and (trade_id is None or e.trade_id == trade_id) and (pair is None or e.pair == pair)
-               for e in events)  # fmt: skip
+def _reported(
+    events: list[Event],
+    kinds: frozenset[str],
+    start: int,
+    end: int,
+    slack_ms: int,
+    *,
+    trade_id: int | None = None,
+    pair: str | None = None,
+) -> bool:
+    return any(
+        e.kind in kinds
+        and start - slack_ms <= e.at_ms <= end + slack_ms
+        and (trade_id is None or e.trade_id == trade_id)
+        and (pair is None or e.pair == pair)
+        for e in events
+    )
 
 
 def orphan_since(run: Run, symbol: str) -> int:
@@ -287,8 +313,11 @@ def stalled_closes(run: Run) -> list[int]:
     for e in run.events:
         if e.trade_id in open_ids and (e.kind == "alert" or e.kind.startswith("close_")):  # attempts, failures, waits
             last[e.trade_id] = e
-    return sorted(t for t in open_ids & started
-                  if last[t].kind != "alert" and up_ms(last[t].at_ms, end, downtime) > run.limits.stall_limit_ms)  # fmt: skip
+    return sorted(
+        t
+        for t in open_ids & started
+        if last[t].kind != "alert" and up_ms(last[t].at_ms, end, downtime) > run.limits.stall_limit_ms
+    )
 
 
 def unrecorded_orders(run: Run) -> tuple[list[dict], list[dict]]:
@@ -319,16 +348,25 @@ def double_closes(truth: dict) -> list[int]:
 def missing_events(run: Run) -> tuple[list[str], list[str]]:
     """(entry fills without a settlement outcome, executed closes without their attempt event)."""
     end = int(run.truth["now"])
-    outcomes = {(e.trade_id, str(e.data.get("order_id"))) for e in run.events
-                if e.kind.startswith("settlement_") and e.kind != "settlement_started"}  # fmt: skip
+    outcomes = {
+        (e.trade_id, str(e.data.get("order_id")))
+        for e in run.events
+        if e.kind.startswith("settlement_") and e.kind != "settlement_started"
+    }
     settle_by = end - int((run.limits.settlement_deadline_s + run.limits.slack_s) * 1000)
-    unsettled = [f"trade {o.trade_id} order {o.exchange_id}" for o in run.orders
-                 if o.entry and o.filled > 0 and (o.trade_id, o.exchange_id) not in outcomes
-                 and (o.filled_ms or 0) <= settle_by]  # fmt: skip
+    unsettled = [
+        f"trade {o.trade_id} order {o.exchange_id}"
+        for o in run.orders
+        if o.entry and o.filled > 0 and (o.trade_id, o.exchange_id) not in outcomes and (o.filled_ms or 0) <= settle_by
+    ]
     attempted = {str(e.data.get("client_order_id")) for e in run.events if e.kind in ("close_attempt", "close_chunk")}
-    unattempted = [o["client_order_id"] for o in run.truth.get("orders", [])
-                   if FULL_CLOSE_ID.search(o["client_order_id"]) and float(o["executed_qty"]) > 0
-                   and o["client_order_id"] not in attempted]  # fmt: skip
+    unattempted = [
+        o["client_order_id"]
+        for o in run.truth.get("orders", [])
+        if FULL_CLOSE_ID.search(o["client_order_id"])
+        and float(o["executed_qty"]) > 0
+        and o["client_order_id"] not in attempted
+    ]
     return unsettled, unattempted
 
 
@@ -338,9 +376,17 @@ def unalerted(run: Run) -> tuple[int, list[Event]]:
     window = int(run.limits.alert_min_interval_s * 1000)
     slack = int(run.limits.slack_s * 1000)
     due = [e for e in run.events if e.kind in ALERT_SUBJECTS]
-    missing = [e for e in due if not any(
-        a.trade_id == e.trade_id and a.pair == e.pair and a.data.get("subject") == ALERT_SUBJECTS[e.kind]
-        and e.at_ms - window <= a.at_ms <= e.at_ms + slack for a in alerts)]  # fmt: skip
+    missing = [
+        e
+        for e in due
+        if not any(
+            a.trade_id == e.trade_id
+            and a.pair == e.pair
+            and a.data.get("subject") == ALERT_SUBJECTS[e.kind]
+            and e.at_ms - window <= a.at_ms <= e.at_ms + slack
+            for a in alerts
+        )
+    ]
     return len(due), missing
 
 
@@ -352,7 +398,11 @@ def check(run: Run) -> list[Row]:
     """Every row of the table; a row with ``ok`` False is a broken invariant."""
     truth, limits, events = run.truth, run.limits, list(run.events)
     slack = int(limits.slack_s * 1000)
-    rows = [Row("trades (closed / open)", f"{sum(not t.is_open for t in run.trades)} / {sum(t.is_open for t in run.trades)}")]
+    rows = [
+        Row(
+            "trades (closed / open)", f"{sum(not t.is_open for t in run.trades)} / {sum(t.is_open for t in run.trades)}"
+        )
+    ]
     faults = Counter(f["kind"] for f in truth.get("faults_fired", []))
     rows.append(Row("faults fired", str(sum(faults.values()))))
     rows += [Row(f"  {kind}", str(n)) for kind, n in sorted(faults.items())]
@@ -362,42 +412,74 @@ def check(run: Run) -> list[Row]:
     open_symbols = {symbol_of(t.pair) for t in run.trades if t.is_open}
     orphans = [p["symbol"] for p in truth.get("positions", []) if p["symbol"] not in open_symbols]
     end, report_within = int(truth["now"]), int((limits.reconcile_interval_s + limits.slack_s) * 1000)
-    unreported = [s for s in orphans if end - orphan_since(run, s) > report_within
-                  and not any(e.kind == "finding_orphan" and e.pair == pair_of(s) for e in events)]  # fmt: skip
+    unreported = [
+        s
+        for s in orphans
+        if end - orphan_since(run, s) > report_within
+        and not any(e.kind == "finding_orphan" and e.pair == pair_of(s) for e in events)
+    ]
     rows.append(Row("orphan positions at the end (unreported)", f"{len(orphans)} ({len(unreported)})", not unreported))
 
     naked = unprotected_episodes(run)
     over = [e for e in naked if e.up_ms > limits.unprotected_limit_ms]
     silent = [e for e in over if not _reported(events, UNPROTECTED_REPORTS, e.start_ms, e.end_ms, slack, pair=e.pair)]
     excess = sum(e.up_ms - limits.unprotected_limit_ms for e in over)
-    rows.append(Row(f"position-seconds without a stop beyond {_seconds(limits.unprotected_limit_ms)} (unreported)",
-                    f"{excess / 1000:.0f} in {len(over)} ({len(silent)})", not silent))  # fmt: skip
+    rows.append(
+        Row(
+            f"position-seconds without a stop beyond {_seconds(limits.unprotected_limit_ms)} (unreported)",
+            f"{excess / 1000:.0f} in {len(over)} ({len(silent)})",
+            not silent,
+        )
+    )
 
     stalled = stalled_closes(run)
-    rows.append(Row(f"closes started and then silent > {_seconds(limits.stall_limit_ms)}", str(len(stalled)), not stalled))
+    rows.append(
+        Row(f"closes started and then silent > {_seconds(limits.stall_limit_ms)}", str(len(stalled)), not stalled)
+    )
 
     doubles = double_closes(truth)
     rows.append(Row("close orders executed twice for one decision", str(len(doubles)), not doubles))
 
     lost, at_kill = unrecorded_orders(run)
-    rows.append(Row("executed orders freqtrade never recorded (at a kill or the stop)", f"{len(lost)} ({len(at_kill)})",
-                    not lost))  # fmt: skip
+    rows.append(
+        Row(
+            "executed orders freqtrade never recorded (at a kill or the stop)",
+            f"{len(lost)} ({len(at_kill)})",
+            not lost,
+        )
+    )
 
     ghosts = ghost_episodes(run)
     longer = [g for g in ghosts if g.up_ms > limits.reconcile_interval_s * 1000]
-    silent_ghosts = [g for g in longer if g.up_ms > limits.ghost_limit_ms and not _reported(
-        events, GHOST_REPORTS, g.start_ms, g.end_ms, slack, trade_id=int(g.key))]  # fmt: skip
-    rows.append(Row(f"open trades without a position > {_seconds(int(limits.reconcile_interval_s * 1000))} "
-                    f"(unreported > {_seconds(limits.ghost_limit_ms)})", f"{len(longer)} ({len(silent_ghosts)})",
-                    not silent_ghosts))  # fmt: skip
+    silent_ghosts = [
+        g
+        for g in longer
+        if g.up_ms > limits.ghost_limit_ms
+        and not _reported(events, GHOST_REPORTS, g.start_ms, g.end_ms, slack, trade_id=int(g.key))
+    ]
+    rows.append(
+        Row(
+            f"open trades without a position > {_seconds(int(limits.reconcile_interval_s * 1000))} "
+            f"(unreported > {_seconds(limits.ghost_limit_ms)})",
+            f"{len(longer)} ({len(silent_ghosts)})",
+            not silent_ghosts,
+        )
+    )
 
     due, missing_alerts = unalerted(run)
-    rows.append(Row("findings that deserve an alert (without one)", f"{due} ({len(missing_alerts)})", not missing_alerts))
+    rows.append(
+        Row("findings that deserve an alert (without one)", f"{due} ({len(missing_alerts)})", not missing_alerts)
+    )
     rows.append(Row("alerts raised", str(sum(e.kind == "alert" for e in events))))
 
     unsettled, unattempted = missing_events(run)
-    rows.append(Row("events missing after restarts: settlement outcomes, close attempts",
-                    f"{len(unsettled)}, {len(unattempted)}", not unsettled and not unattempted))  # fmt: skip
+    rows.append(
+        Row(
+            "events missing after restarts: settlement outcomes, close attempts",
+            f"{len(unsettled)}, {len(unattempted)}",
+            not unsettled and not unattempted,
+        )
+    )
     return rows
 
 

@@ -49,15 +49,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"venue: {venue.base_url} (market metadata for freqtrade, loopback only)", flush=True)
         override = write_override(Path(tmp) / "venue.json", venue.base_url)
         command = [
-            sys.executable, "-m", "freqtrade", "backtesting",
-            "--config", str(EXAMPLE_CONFIG),
-            "--config", str(override),
-            "--userdir", str(USER_DATA),
-            "--datadir", str(DATADIR),
-            "--strategy", args.strategy,
-            "--export", "trades",
-            "--cache", "none",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "freqtrade",
+            "backtesting",
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "--config",
+            str(override),
+            "--userdir",
+            str(USER_DATA),
+            "--datadir",
+            str(DATADIR),
+            "--strategy",
+            args.strategy,
+            "--export",
+            "trades",
+            "--cache",
+            "none",
+        ]
         if args.timerange:
             command += ["--timerange", args.timerange]
         code = subprocess.call(command, cwd=ROOT)
@@ -70,9 +80,11 @@ def run(args: argparse.Namespace) -> int:
     print(render_exit_table(exit_rows(trades, aged_only=True), "robust_plugin: aged exits"))
     print(render_exit_table(exit_rows(trades), "All exits by reason"))
     print(f"demo finished in {time.monotonic() - started:.0f} s")
-    print("chart every aged exit (target staircase, entry, exit) in one HTML page:\n"
-          "  make report   (or: robust-plugin report --backtest user_data/backtest_results --datadir "
-          "user_data/data/binance --out user_data/report.html)")  # fmt: skip
+    print(
+        "chart every aged exit (target staircase, entry, exit) in one HTML page:\n"
+        "  make report   (or: robust-plugin report --backtest user_data/backtest_results --datadir "
+        "user_data/data/binance --out user_data/report.html)"
+    )
     return 0
 
 

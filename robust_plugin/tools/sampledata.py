@@ -96,9 +96,7 @@ def leverage_tier_pairs() -> frozenset[str]:
     return frozenset(json.loads(tiers.read_text()))
 
 
-def _validate(
-    pairs: Sequence[str], days: int, end: datetime, seed: int, timeframe: str
-) -> datetime:
+def _validate(pairs: Sequence[str], days: int, end: datetime, seed: int, timeframe: str) -> datetime:
     """Raise :class:`SampleDataError` for bad arguments; return ``end`` as aware UTC."""
     if isinstance(pairs, str) or not pairs:
         raise SampleDataError("pairs must be a non-empty sequence of pairs like 'BTC/USDT:USDT'")
@@ -129,9 +127,7 @@ def _bridge(rng: Generator, n: int, x0: float, x1: float, sigma: float) -> np.nd
     return x0 + (x1 - x0) * t + walk - t * walk[-1]
 
 
-def _chunked(
-    rng: Generator, n: int, x0: float, slope: float, sigma: float, jitter: float, sph: int
-) -> np.ndarray:
+def _chunked(rng: Generator, n: int, x0: float, slope: float, sigma: float, jitter: float, sph: int) -> np.ndarray:
     """A path that keeps returning to the line ``x0 + slope * step`` (6-12 h bridges)."""
     parts: list[np.ndarray] = [np.empty(0)]
     done, x = 0, x0
@@ -259,9 +255,13 @@ def simulate_pair(
 
 
 def generate_data(
-    *, pairs: Sequence[str] = DEFAULT_PAIRS, days: int = 90, end: datetime = DEFAULT_END,
-    seed: int = 42, timeframe: str = "5m",
-) -> list[PairData]:  # fmt: skip
+    *,
+    pairs: Sequence[str] = DEFAULT_PAIRS,
+    days: int = 90,
+    end: datetime = DEFAULT_END,
+    seed: int = 42,
+    timeframe: str = "5m",
+) -> list[PairData]:
     """Validate the arguments and simulate every pair (nothing is written)."""
     end = _validate(pairs, days, end, seed, timeframe)
     days, seed = int(days), int(seed)
@@ -288,9 +288,14 @@ def write(datadir: Path, data: Sequence[PairData], timeframe: str = "5m") -> lis
 
 
 def generate(
-    datadir: Path, *, pairs: Sequence[str] = DEFAULT_PAIRS, days: int = 90,
-    end: datetime = DEFAULT_END, seed: int = 42, timeframe: str = "5m",
-) -> list[Path]:  # fmt: skip
+    datadir: Path,
+    *,
+    pairs: Sequence[str] = DEFAULT_PAIRS,
+    days: int = 90,
+    end: datetime = DEFAULT_END,
+    seed: int = 42,
+    timeframe: str = "5m",
+) -> list[Path]:
     """Generate and write sample data for ``pairs`` under ``datadir``; return the files written.
 
     :raises SampleDataError: (a ``ValueError``) on an unknown pair, ``days < 2``, an unsupported
@@ -332,14 +337,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     files = write(args.datadir, data)
     first = data[0].futures["date"]
-    print(f"{len(files)} files in {args.datadir / 'futures'}: {len(data)} pairs x {len(first)} "
-          f"5m candles, {first.iloc[0]:%Y-%m-%d %H:%M} .. {first.iloc[-1]:%Y-%m-%d %H:%M} UTC, "
-          f"seed {args.seed}")  # fmt: skip
+    print(
+        f"{len(files)} files in {args.datadir / 'futures'}: {len(data)} pairs x {len(first)} "
+        f"5m candles, {first.iloc[0]:%Y-%m-%d %H:%M} .. {first.iloc[-1]:%Y-%m-%d %H:%M} UTC, "
+        f"seed {args.seed}"
+    )
     for item in data:
         counts = Counter(r.kind for r in item.regimes)
         kinds = ", ".join(f"{counts[k]} {k}" for k in _KIND_CODE if counts[k])
-        print(f"  {item.pair:<16} {item.futures['close'].iloc[0]:>12g} -> "
-              f"{item.futures['close'].iloc[-1]:<12g} regimes: {kinds}")  # fmt: skip
+        print(
+            f"  {item.pair:<16} {item.futures['close'].iloc[0]:>12g} -> "
+            f"{item.futures['close'].iloc[-1]:<12g} regimes: {kinds}"
+        )
     return 0
 
 

@@ -52,7 +52,9 @@ def _start_ms(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date such as 2026-08-01 or 2026-08-01T12:00, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a date such as 2026-08-01 or 2026-08-01T12:00, got {text!r}"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
@@ -69,7 +71,9 @@ def _balance(text: str) -> Decimal:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m robust_plugin.venue", description="A local Binance USD-M futures venue.")
+    parser = argparse.ArgumentParser(
+        prog="python -m robust_plugin.venue", description="A local Binance USD-M futures venue."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port, printed at start)")
     parser.add_argument("--data", required=True, type=Path, help="freqtrade data directory (with futures/*.feather)")

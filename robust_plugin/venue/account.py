@@ -48,17 +48,32 @@ class Order:
 
     def binance(self) -> dict:
         return {
-            "orderId": self.order_id, "symbol": self.symbol, "status": self.status,
-            "clientOrderId": self.client_order_id, "price": str(self.price),
-            "avgPrice": f"{self.avg_price:.8f}", "origQty": str(self.orig_qty),
-            "executedQty": str(self.executed_qty), "cumQty": str(self.executed_qty),
-            "cumQuote": f"{self.cum_quote:.8f}", "timeInForce": self.time_in_force, "type": self.type,
-            "reduceOnly": self.reduce_only, "closePosition": self.close_position, "side": self.side,
-            "positionSide": "BOTH", "stopPrice": str(self.stop_price), "workingType": "CONTRACT_PRICE",
-            "priceProtect": False, "origType": self.orig_type or self.type, "priceMatch": "NONE",
-            "selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0, "time": self.time,
+            "orderId": self.order_id,
+            "symbol": self.symbol,
+            "status": self.status,
+            "clientOrderId": self.client_order_id,
+            "price": str(self.price),
+            "avgPrice": f"{self.avg_price:.8f}",
+            "origQty": str(self.orig_qty),
+            "executedQty": str(self.executed_qty),
+            "cumQty": str(self.executed_qty),
+            "cumQuote": f"{self.cum_quote:.8f}",
+            "timeInForce": self.time_in_force,
+            "type": self.type,
+            "reduceOnly": self.reduce_only,
+            "closePosition": self.close_position,
+            "side": self.side,
+            "positionSide": "BOTH",
+            "stopPrice": str(self.stop_price),
+            "workingType": "CONTRACT_PRICE",
+            "priceProtect": False,
+            "origType": self.orig_type or self.type,
+            "priceMatch": "NONE",
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "goodTillDate": 0,
+            "time": self.time,
             "updateTime": self.update_time,
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -88,16 +103,31 @@ class AlgoOrder:
 
     def binance(self) -> dict:
         return {
-            "algoId": self.algo_id, "clientAlgoId": self.client_algo_id, "algoType": "CONDITIONAL",
-            "orderType": self.order_type, "symbol": self.symbol, "side": self.side, "positionSide": "BOTH",
-            "timeInForce": "GTC", "quantity": str(self.quantity), "algoStatus": self.algo_status,
+            "algoId": self.algo_id,
+            "clientAlgoId": self.client_algo_id,
+            "algoType": "CONDITIONAL",
+            "orderType": self.order_type,
+            "symbol": self.symbol,
+            "side": self.side,
+            "positionSide": "BOTH",
+            "timeInForce": "GTC",
+            "quantity": str(self.quantity),
+            "algoStatus": self.algo_status,
             "actualOrderId": str(self.actual_order_id) if self.actual_order_id else "",
-            "triggerPrice": str(self.trigger_price), "price": "0", "icebergQuantity": None,
-            "selfTradePreventionMode": "EXPIRE_MAKER", "workingType": self.working_type, "priceMatch": "NONE",
-            "closePosition": self.close_position, "priceProtect": False, "reduceOnly": self.reduce_only,
-            "createTime": self.create_time, "updateTime": self.update_time, "triggerTime": self.trigger_time,
+            "triggerPrice": str(self.trigger_price),
+            "price": "0",
+            "icebergQuantity": None,
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+            "workingType": self.working_type,
+            "priceMatch": "NONE",
+            "closePosition": self.close_position,
+            "priceProtect": False,
+            "reduceOnly": self.reduce_only,
+            "createTime": self.create_time,
+            "updateTime": self.update_time,
+            "triggerTime": self.trigger_time,
             "goodTillDate": 0,
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -116,12 +146,21 @@ class Fill:
 
     def binance(self) -> dict:
         return {
-            "symbol": self.symbol, "id": self.trade_id, "orderId": self.order_id, "side": self.side,
-            "price": str(self.price), "qty": str(self.qty), "realizedPnl": f"{self.realized_pnl:.8f}",
-            "quoteQty": f"{self.price * self.qty:.8f}", "commission": f"{self.commission:.8f}",
-            "commissionAsset": "USDT", "time": self.time, "positionSide": "BOTH",
-            "buyer": self.side == "BUY", "maker": self.maker,
-        }  # fmt: skip
+            "symbol": self.symbol,
+            "id": self.trade_id,
+            "orderId": self.order_id,
+            "side": self.side,
+            "price": str(self.price),
+            "qty": str(self.qty),
+            "realizedPnl": f"{self.realized_pnl:.8f}",
+            "quoteQty": f"{self.price * self.qty:.8f}",
+            "commission": f"{self.commission:.8f}",
+            "commissionAsset": "USDT",
+            "time": self.time,
+            "positionSide": "BOTH",
+            "buyer": self.side == "BUY",
+            "maker": self.maker,
+        }
 
 
 @dataclass
@@ -151,9 +190,16 @@ class Income:
     trade_id: str = ""
 
     def binance(self) -> dict:
-        return {"symbol": self.symbol, "incomeType": self.income_type, "income": f"{self.income:.8f}",
-                "asset": "USDT", "info": self.income_type, "time": self.time, "tranId": self.tran_id,
-                "tradeId": self.trade_id}  # fmt: skip
+        return {
+            "symbol": self.symbol,
+            "incomeType": self.income_type,
+            "income": f"{self.income:.8f}",
+            "asset": "USDT",
+            "info": self.income_type,
+            "time": self.time,
+            "tranId": self.tran_id,
+            "tradeId": self.trade_id,
+        }
 
 
 @dataclass
@@ -233,8 +279,19 @@ class Ledger:
         order.cum_quote += price * qty
         order.update_time = now
         order.status = "FILLED" if order.executed_qty >= order.orig_qty else "PARTIALLY_FILLED"
-        fill = Fill(self.new_id(), order.order_id, order.symbol, order.side, price, qty, commission, realized,
-                    now, maker, order.origin)  # fmt: skip
+        fill = Fill(
+            self.new_id(),
+            order.order_id,
+            order.symbol,
+            order.side,
+            price,
+            qty,
+            commission,
+            realized,
+            now,
+            maker,
+            order.origin,
+        )
         self.fills.append(fill)
         if realized:
             self.income.append(Income(order.symbol, "REALIZED_PNL", realized, now, self.new_id(), str(fill.trade_id)))
@@ -244,8 +301,15 @@ class Ledger:
 
     def record_position(self, symbol: str, now: int) -> None:
         position = self.position(symbol)
-        self.position_history.append({"time": now, "symbol": symbol, "amount": str(position.amount),
-                                      "entryPrice": str(position.entry_price), "margin": str(position.margin)})  # fmt: skip
+        self.position_history.append(
+            {
+                "time": now,
+                "symbol": symbol,
+                "amount": str(position.amount),
+                "entryPrice": str(position.entry_price),
+                "margin": str(position.margin),
+            }
+        )
 
     def position_as_of(self, symbol: str, at_ms: int) -> tuple[Decimal, Decimal]:
         """(amount, entry price) of ``symbol`` as it was at ``at_ms`` (for position-visibility lag)."""
@@ -272,8 +336,11 @@ class Ledger:
 
         return {
             "wallet_balance": str(self.wallet),
-            "positions": [plain(p) | {"liquidation_price": str(p.liquidation_price())}
-                          for p in self.positions.values() if p.amount],
+            "positions": [
+                plain(p) | {"liquidation_price": str(p.liquidation_price())}
+                for p in self.positions.values()
+                if p.amount
+            ],
             "position_history": list(self.position_history),
             "orders": [plain(o) for o in self.orders.values()],
             "algo_orders": [plain(a) for a in self.algo_orders.values()],
@@ -281,4 +348,4 @@ class Ledger:
             "income": [plain(i) for i in self.income],
             "leverage": dict(self.leverage),
             "margin_type": dict(self.margin_type),
-        }  # fmt: skip
+        }

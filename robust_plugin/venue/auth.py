@@ -16,7 +16,7 @@ def _strip_signature(raw: str) -> tuple[str, str | None]:
     match = _SIGNATURE.search(raw)
     if not match:
         return raw, None
-    stripped = raw[: match.start()] + raw[match.end():]
+    stripped = raw[: match.start()] + raw[match.end() :]
     return stripped.lstrip("&") if match.group(1) == "" else stripped, match.group(2)
 
 

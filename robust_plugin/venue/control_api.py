@@ -17,8 +17,13 @@ def add_routes(app: web.Application, key) -> None:
 
     async def health(request):
         v = venue(request)
-        return web.json_response({"status": "ok", "markets": sorted(s.ccxt_symbol for s in v.markets.values()),
-                                  "faults_fired": len(v.plan.fired)})
+        return web.json_response(
+            {
+                "status": "ok",
+                "markets": sorted(s.ccxt_symbol for s in v.markets.values()),
+                "faults_fired": len(v.plan.fired),
+            }
+        )
 
     async def state(request):
         v = venue(request)
@@ -45,9 +50,13 @@ def add_routes(app: web.Application, key) -> None:
         try:
             body = json.loads(await request.text() or "{}")
         except json.JSONDecodeError as error:
-            raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {error}"}), content_type="application/json")
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": f"invalid JSON: {error}"}), content_type="application/json"
+            ) from error
         if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text=json.dumps({"error": "expected a JSON object"}), content_type="application/json")
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": "expected a JSON object"}), content_type="application/json"
+            )
         return body
 
     def _bad(message: str) -> web.Response:
@@ -72,7 +81,7 @@ def add_routes(app: web.Application, key) -> None:
                 return _bad("quantity: expected a number")
         try:
             v.external(action, symbol, body.get("side"), quantity)
-        except Exception as error:  # a VenueError from the engine: report it
+        except Exception as error:  # noqa: BLE001 - a VenueError from the engine: report it
             return _bad(f"{action}: {error}")
         return web.json_response({"ok": True})
 

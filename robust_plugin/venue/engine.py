@@ -44,9 +44,15 @@ def bool_param(params: dict, name: str) -> bool:
 
 
 class Engine:
-    def __init__(self, markets: dict[str, MarketSpec], prices: PriceReplay, wallet: Decimal,
-                 maker_fee: Decimal = Decimal("0.0002"), taker_fee: Decimal = Decimal("0.0005"),
-                 default_leverage: int = 20):  # fmt: skip
+    def __init__(
+        self,
+        markets: dict[str, MarketSpec],
+        prices: PriceReplay,
+        wallet: Decimal,
+        maker_fee: Decimal = Decimal("0.0002"),
+        taker_fee: Decimal = Decimal("0.0005"),
+        default_leverage: int = 20,
+    ):
         self.markets = {spec.symbol: spec for spec in markets.values() if spec.kind == "perpetual"}
         self.prices = prices
         self.ledger = Ledger(wallet)
@@ -81,12 +87,15 @@ class Engine:
         client_id = params.get(key) or f"venue-{now}-{self.ledger.next_id + 1}"
         if not CLIENT_ID.match(client_id):
             raise errors.invalid_client_id()
-        if client_id in self.ledger.by_client_id:  # stricter than Binance (open orders only): never two orders with one id
+        if (
+            client_id in self.ledger.by_client_id
+        ):  # stricter than Binance (open orders only): never two orders with one id
             raise errors.duplicate_client_id()
         return client_id
 
-    def _check_filters(self, spec: MarketSpec, qty: Decimal, price: Decimal | None, market: bool, reduce_only: bool,
-                       reference: Decimal) -> None:  # fmt: skip
+    def _check_filters(
+        self, spec: MarketSpec, qty: Decimal, price: Decimal | None, market: bool, reduce_only: bool, reference: Decimal
+    ) -> None:
         if qty <= 0:
             raise errors.quantity_below_zero()
         if qty % spec.step_size:
@@ -132,7 +141,9 @@ class Engine:
             raise errors.VenueError(-1117, "Invalid side.") if side else errors.missing("side")
         order_type = params.get("type")
         if order_type in ALGO_TYPES:
-            raise errors.VenueError(-4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.")  # fmt: skip
+            raise errors.VenueError(
+                -4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead."
+            )
         if order_type not in ORDER_TYPES:
             raise errors.VenueError(-1116, "Invalid orderType.") if order_type else errors.missing("type")
         if params.get("positionSide", "BOTH") != "BOTH":
@@ -155,9 +166,21 @@ class Engine:
         if marketable and tif == "GTX":
             raise errors.post_only_rejected()
         self._check_margin(spec.symbol, side, qty, price if order_type == "LIMIT" else reference)
-        order = Order(self.ledger.new_id(), client_id, spec.symbol, side, order_type, qty,
-                      price if price is not None else ZERO, tif if order_type == "LIMIT" else "GTC",
-                      reduce_only, False, now, now, origin=origin)  # fmt: skip
+        order = Order(
+            self.ledger.new_id(),
+            client_id,
+            spec.symbol,
+            side,
+            order_type,
+            qty,
+            price if price is not None else ZERO,
+            tif if order_type == "LIMIT" else "GTC",
+            reduce_only,
+            False,
+            now,
+            now,
+            origin=origin,
+        )
         self.ledger.add_order(order)
         if marketable:
             fill_qty = qty if fill_ratio is None else self._partial(spec, qty, fill_ratio)
@@ -196,9 +219,21 @@ class Engine:
         triggers_now = self._triggered(order_type, side, trigger, bid, ask)
         if triggers_now:
             raise errors.VenueError(-2021, "Order would immediately trigger.")
-        algo = AlgoOrder(self.ledger.new_id(), self._client_id(params, "clientAlgoId", now), spec.symbol, side,
-                         order_type, qty, trigger, reduce_only, close_position,
-                         params.get("workingType", "CONTRACT_PRICE"), now, now, origin=origin)  # fmt: skip
+        algo = AlgoOrder(
+            self.ledger.new_id(),
+            self._client_id(params, "clientAlgoId", now),
+            spec.symbol,
+            side,
+            order_type,
+            qty,
+            trigger,
+            reduce_only,
+            close_position,
+            params.get("workingType", "CONTRACT_PRICE"),
+            now,
+            now,
+            origin=origin,
+        )
         self.ledger.add_algo(algo)
         return algo
 
@@ -297,9 +332,23 @@ class Engine:
             if qty <= 0:
                 algo.algo_status = "EXPIRED"
                 continue
-            order = Order(self.ledger.new_id(), algo.client_algo_id, symbol, algo.side, "MARKET", qty, ZERO, "GTC",
-                          algo.reduce_only, algo.close_position, now, now, origin="algo",
-                          stop_price=algo.trigger_price, orig_type=algo.order_type)  # fmt: skip
+            order = Order(
+                self.ledger.new_id(),
+                algo.client_algo_id,
+                symbol,
+                algo.side,
+                "MARKET",
+                qty,
+                ZERO,
+                "GTC",
+                algo.reduce_only,
+                algo.close_position,
+                now,
+                now,
+                origin="algo",
+                stop_price=algo.trigger_price,
+                orig_type=algo.order_type,
+            )
             self.ledger.add_order(order)
             algo.actual_order_id = order.order_id
             self.ledger.apply_fill(order, qty, algo.trigger_price, self.taker_fee, False, now)
@@ -320,12 +369,27 @@ class Engine:
         spec = self.spec(symbol)
         if price is None:
             price = position.liquidation_price()
-        price = (price / spec.tick_size).to_integral_value(ROUND_CEILING if position.amount < 0 else ROUND_FLOOR) * spec.tick_size
+        price = (price / spec.tick_size).to_integral_value(
+            ROUND_CEILING if position.amount < 0 else ROUND_FLOOR
+        ) * spec.tick_size
         self._liquidations += 1
         side = "SELL" if position.amount > 0 else "BUY"
         margin_left = position.margin
-        order = Order(self.ledger.new_id(), f"autoclose-{now}{self._liquidations:06d}", symbol, side, "LIMIT",
-                      abs(position.amount), price, "IOC", True, False, now, now, origin="liquidation")  # fmt: skip
+        order = Order(
+            self.ledger.new_id(),
+            f"autoclose-{now}{self._liquidations:06d}",
+            symbol,
+            side,
+            "LIMIT",
+            abs(position.amount),
+            price,
+            "IOC",
+            True,
+            False,
+            now,
+            now,
+            origin="liquidation",
+        )
         self.ledger.add_order(order)
         fill = self.ledger.apply_fill(order, abs(position.amount), price, self.taker_fee, False, now)
         left = margin_left + fill.realized_pnl  # what remained of the margin goes to the insurance fund
@@ -346,14 +410,22 @@ class Engine:
             boundary += FUNDING_INTERVAL_MS
 
     # -- outside the bot --------------------------------------------------------------------
-    def external_order(self, symbol: str, side: str, quantity: Decimal | None, now: int, reduce_only: bool = False) -> Order:
+    def external_order(
+        self, symbol: str, side: str, quantity: Decimal | None, now: int, reduce_only: bool = False
+    ) -> Order:
         """An order from someone else on the same account (the web UI, another bot)."""
         position = self.ledger.position(symbol)
         if quantity is None:  # close whatever is there
             quantity, reduce_only = abs(position.amount), True
             side = "SELL" if position.amount > 0 else "BUY"
-        params = {"symbol": symbol, "side": side, "type": "MARKET", "quantity": str(quantity),
-                  "reduceOnly": "true" if reduce_only else "false", "newClientOrderId": f"web_{now}_{self.ledger.next_id}"}  # fmt: skip
+        params = {
+            "symbol": symbol,
+            "side": side,
+            "type": "MARKET",
+            "quantity": str(quantity),
+            "reduceOnly": "true" if reduce_only else "false",
+            "newClientOrderId": f"web_{now}_{self.ledger.next_id}",
+        }
         return self.new_order(params, now, origin="external")
 
     def cancel_all_algos(self, symbol: str, now: int) -> list[AlgoOrder]:

@@ -31,11 +31,35 @@ from decimal import Decimal, InvalidOperation
 from robust_plugin.core.durations import DurationError, parse_duration
 
 ENDPOINTS = (
-    "*", "order.new", "order.query", "order.cancel", "algo.new", "algo.query", "algo.cancel",
-    "openOrders", "allOrders", "openAlgoOrders", "allAlgoOrders", "userTrades", "positionRisk",
-    "account", "balance", "income", "leverage", "marginType", "positionSide", "multiAssetsMargin",
-    "leverageBracket", "klines", "depth", "ticker", "premiumIndex", "fundingRate", "time", "exchangeInfo",
-)  # fmt: skip
+    "*",
+    "order.new",
+    "order.query",
+    "order.cancel",
+    "algo.new",
+    "algo.query",
+    "algo.cancel",
+    "openOrders",
+    "allOrders",
+    "openAlgoOrders",
+    "allAlgoOrders",
+    "userTrades",
+    "positionRisk",
+    "account",
+    "balance",
+    "income",
+    "leverage",
+    "marginType",
+    "positionSide",
+    "multiAssetsMargin",
+    "leverageBracket",
+    "klines",
+    "depth",
+    "ticker",
+    "premiumIndex",
+    "fundingRate",
+    "time",
+    "exchangeInfo",
+)
 
 # kind: (default endpoint, allowed extra keys with their parsers)
 KINDS: dict[str, tuple[str, dict[str, str]]] = {
@@ -194,7 +218,9 @@ def _rule(text: str, source: str, index: int, raw: dict) -> FaultRule:
         except ValueError as error:
             fail("until", str(error))
     occurrences = raw.get("occurrences", [])
-    if not isinstance(occurrences, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in occurrences):
+    if not isinstance(occurrences, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in occurrences
+    ):
         fail("occurrences", "expected a list of request numbers counted from 1, such as [1, 3]")
     rule.occurrences = tuple(occurrences)
     if "probability" in raw:
@@ -287,8 +313,15 @@ class FaultPlan:
     def clear(self) -> None:
         self.rules = []
 
-    def fire(self, kinds: tuple[str, ...], endpoint: str, symbol: str | None, elapsed_s: float, now_ms: int,
-             reduce_only: bool | None = None) -> list[FaultRule]:  # fmt: skip
+    def fire(
+        self,
+        kinds: tuple[str, ...],
+        endpoint: str,
+        symbol: str | None,
+        elapsed_s: float,
+        now_ms: int,
+        reduce_only: bool | None = None,
+    ) -> list[FaultRule]:
         """Rules of ``kinds`` that fire for this request (counting it for each rule that matches)."""
         firing = []
         for rule in self.rules:
@@ -317,5 +350,13 @@ class FaultPlan:
         return due
 
     def record(self, rule: FaultRule, endpoint: str, symbol: str | None, now_ms: int, **detail) -> None:
-        self.fired.append({"time": now_ms, "kind": rule.kind, "rule": rule.index, "endpoint": endpoint,
-                           "symbol": symbol, **{k: str(v) for k, v in (rule.params | detail).items()}})  # fmt: skip
+        self.fired.append(
+            {
+                "time": now_ms,
+                "kind": rule.kind,
+                "rule": rule.index,
+                "endpoint": endpoint,
+                "symbol": symbol,
+                **{k: str(v) for k, v in (rule.params | detail).items()},
+            }
+        )

@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
-_FUTURES_FILE = re.compile(r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)_(?P<settle>[A-Z0-9]+)-(?P<tf>\d+[smhdwM])-futures\.feather$")
+_FUTURES_FILE = re.compile(
+    r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)_(?P<settle>[A-Z0-9]+)-(?P<tf>\d+[smhdwM])-futures\.feather$"
+)
 _SPOT_FILE = re.compile(r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)-(?P<tf>\d+[smhdwM])\.feather$")
 
 # Binance USD-M filters for common perpetuals: tick size, lot step, max qty (limit, market), min notional.
@@ -113,7 +115,9 @@ def discover_markets(data_dir: Path) -> dict[str, MarketSpec]:
 
 def with_overrides(spec: MarketSpec, **changes) -> MarketSpec:
     """``spec`` with some filters changed (a scenario may shrink limits to force chunked closes)."""
-    return replace(spec, **{key: Decimal(str(value)) if key != "reference_price" else value for key, value in changes.items()})
+    return replace(
+        spec, **{key: Decimal(str(value)) if key != "reference_price" else value for key, value in changes.items()}
+    )
 
 
 def _precision(value: Decimal) -> int:
@@ -146,17 +150,45 @@ def futures_symbol_info(spec: MarketSpec) -> dict:
         "marketTakeBound": "0.05",
         "maxMoveOrderLimit": 10000,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": str(spec.tick_size), "maxPrice": "10000000", "tickSize": str(spec.tick_size)},
-            {"filterType": "LOT_SIZE", "stepSize": str(spec.step_size), "maxQty": str(spec.max_qty), "minQty": str(spec.min_qty)},
-            {"filterType": "MARKET_LOT_SIZE", "stepSize": str(spec.step_size), "maxQty": str(spec.market_max_qty), "minQty": str(spec.min_qty)},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": str(spec.tick_size),
+                "maxPrice": "10000000",
+                "tickSize": str(spec.tick_size),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "stepSize": str(spec.step_size),
+                "maxQty": str(spec.max_qty),
+                "minQty": str(spec.min_qty),
+            },
+            {
+                "filterType": "MARKET_LOT_SIZE",
+                "stepSize": str(spec.step_size),
+                "maxQty": str(spec.market_max_qty),
+                "minQty": str(spec.min_qty),
+            },
             {"filterType": "MAX_NUM_ORDERS", "limit": 200},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
             {"filterType": "MIN_NOTIONAL", "notional": str(spec.min_notional)},
-            {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4"},
+            {
+                "filterType": "PERCENT_PRICE",
+                "multiplierUp": "1.0500",
+                "multiplierDown": "0.9500",
+                "multiplierDecimal": "4",
+            },
         ],
-        "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
+        "orderTypes": [
+            "LIMIT",
+            "MARKET",
+            "STOP",
+            "STOP_MARKET",
+            "TAKE_PROFIT",
+            "TAKE_PROFIT_MARKET",
+            "TRAILING_STOP_MARKET",
+        ],
         "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
-    }  # fmt: skip
+    }
 
 
 def spot_symbol_info(spec: MarketSpec) -> dict:
@@ -176,14 +208,31 @@ def spot_symbol_info(spec: MarketSpec) -> dict:
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": str(spec.tick_size), "maxPrice": "1000000", "tickSize": str(spec.tick_size)},
-            {"filterType": "LOT_SIZE", "minQty": str(spec.min_qty), "maxQty": str(spec.max_qty), "stepSize": str(spec.step_size)},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": str(spec.tick_size),
+                "maxPrice": "1000000",
+                "tickSize": str(spec.tick_size),
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": str(spec.min_qty),
+                "maxQty": str(spec.max_qty),
+                "stepSize": str(spec.step_size),
+            },
             {"filterType": "MARKET_LOT_SIZE", "minQty": "0", "maxQty": str(spec.market_max_qty), "stepSize": "0"},
-            {"filterType": "NOTIONAL", "minNotional": str(spec.min_notional), "applyMinToMarket": True, "maxNotional": "9000000", "applyMaxToMarket": False, "avgPriceMins": 5},
+            {
+                "filterType": "NOTIONAL",
+                "minNotional": str(spec.min_notional),
+                "applyMinToMarket": True,
+                "maxNotional": "9000000",
+                "applyMaxToMarket": False,
+                "avgPriceMins": 5,
+            },
         ],
         "permissions": [],
         "permissionSets": [["SPOT"]],
-    }  # fmt: skip
+    }
 
 
 def exchange_info(markets: dict[str, MarketSpec], kind: str, server_time_ms: int) -> dict:

@@ -113,8 +113,14 @@ class VenueClock:
 class PriceReplay:
     """Current prices and candles for every symbol, replayed onto a :class:`VenueClock`."""
 
-    def __init__(self, series: dict[str, CandleSeries], clock: VenueClock, start_ms: int | None = None,
-                 mark: dict[str, CandleSeries] | None = None, funding: dict[str, CandleSeries] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        series: dict[str, CandleSeries],
+        clock: VenueClock,
+        start_ms: int | None = None,
+        mark: dict[str, CandleSeries] | None = None,
+        funding: dict[str, CandleSeries] | None = None,
+    ):
         if not series:
             raise ValueError("no candle series to replay")
         self.series = series
@@ -152,8 +158,9 @@ class PriceReplay:
             return self._pinned[symbol], self._pinned[symbol]
         return self.series[symbol].price_range(self.data_ms(start_ms), self.data_ms(end_ms))
 
-    def klines(self, symbol: str, interval_ms: int, start_ms: int | None, end_ms: int | None, limit: int,
-               source: str = "trade") -> list[list]:  # fmt: skip
+    def klines(
+        self, symbol: str, interval_ms: int, start_ms: int | None, end_ms: int | None, limit: int, source: str = "trade"
+    ) -> list[list]:
         """Binance klines up to the venue's now (the last one still forming)."""
         table = {"trade": self.series, "mark": self.mark}.get(source, self.series)
         base = table.get(symbol) or self.series[symbol]
@@ -186,14 +193,26 @@ class PriceReplay:
             low, high = self.price_range(symbol, open_ms, until_ms)
             o, c = self.price(symbol, open_ms), self.price(symbol, until_ms)
             frac = (d1 - d0) / interval_ms
-            volume = float(base.volume[i0:i1 + 1].sum()) * min(frac, 1.0)
+            volume = float(base.volume[i0 : i1 + 1].sum()) * min(frac, 1.0)
         else:
             o, c = float(base.open[i0]), float(base.close[i1])
-            high, low = float(base.high[i0:i1 + 1].max()), float(base.low[i0:i1 + 1].min())
-            volume = float(base.volume[i0:i1 + 1].sum())
+            high, low = float(base.high[i0 : i1 + 1].max()), float(base.low[i0 : i1 + 1].min())
+            volume = float(base.volume[i0 : i1 + 1].sum())
         close_ms = open_ms + interval_ms - 1
-        return [open_ms, _fmt(o), _fmt(high), _fmt(low), _fmt(c), _fmt(volume), close_ms,
-                _fmt(volume * c), 100, _fmt(volume / 2), _fmt(volume * c / 2), "0"]  # fmt: skip
+        return [
+            open_ms,
+            _fmt(o),
+            _fmt(high),
+            _fmt(low),
+            _fmt(c),
+            _fmt(volume),
+            close_ms,
+            _fmt(volume * c),
+            100,
+            _fmt(volume / 2),
+            _fmt(volume * c / 2),
+            "0",
+        ]
 
     def funding_rate(self, symbol: str, venue_ms: int) -> float:
         series = self.funding.get(symbol)
@@ -207,7 +226,9 @@ def _fmt(value: float) -> str:
     return f"{value:.8f}".rstrip("0").rstrip(".") or "0"
 
 
-_FILE = re.compile(r"^(?P<pair>[A-Z0-9]+_[A-Z0-9]+_[A-Z0-9]+)-(?P<tf>\d+[mhd])-(?P<kind>futures|mark|funding_rate)\.feather$")
+_FILE = re.compile(
+    r"^(?P<pair>[A-Z0-9]+_[A-Z0-9]+_[A-Z0-9]+)-(?P<tf>\d+[mhd])-(?P<kind>futures|mark|funding_rate)\.feather$"
+)
 
 
 def load_replay(data_dir: Path, symbols: dict[str, str], clock: VenueClock, start_ms: int | None = None) -> PriceReplay:
@@ -223,7 +244,9 @@ def load_replay(data_dir: Path, symbols: dict[str, str], clock: VenueClock, star
             candidates = sorted(found.get((file_pair, kind), []))
             if candidates:
                 _, path, tf = candidates[0]
-                target[symbol] = _load_funding(path, tf) if kind == "funding_rate" else CandleSeries.from_feather(path, tf)
+                target[symbol] = (
+                    _load_funding(path, tf) if kind == "funding_rate" else CandleSeries.from_feather(path, tf)
+                )
     return PriceReplay(series, clock, start_ms, mark, funding)
 
 
@@ -233,8 +256,8 @@ def _load_funding(path: Path, timeframe: str) -> CandleSeries:
     frame = feather.read_table(path).to_pandas()
     column = "funding_rate" if "funding_rate" in frame.columns else "open"
     rates = frame[column].astype(float).to_numpy()
-    times = frame["date"].astype("int64").to_numpy() // {"ns": 1_000_000, "us": 1_000}.get(_unit_of(str(frame["date"].dtype)), 1)
+    times = frame["date"].astype("int64").to_numpy() // {"ns": 1_000_000, "us": 1_000}.get(
+        _unit_of(str(frame["date"].dtype)), 1
+    )
     empty = np.zeros(len(rates))
     return CandleSeries(timeframe_ms(timeframe), times, rates, rates, rates, rates, empty)
-
-

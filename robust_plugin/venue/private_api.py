@@ -20,39 +20,76 @@ def _totals(venue: Venue) -> dict:
     used = ledger.used_margin()
     reserved = ledger.reserved_margin(None)
     available = ledger.wallet - used - reserved + min(unrealized, ZERO)
-    return {"wallet": ledger.wallet, "unrealized": unrealized, "margin_balance": ledger.wallet + unrealized,
-            "used": used, "reserved": reserved, "available": max(available, ZERO)}  # fmt: skip
+    return {
+        "wallet": ledger.wallet,
+        "unrealized": unrealized,
+        "margin_balance": ledger.wallet + unrealized,
+        "used": used,
+        "reserved": reserved,
+        "available": max(available, ZERO),
+    }
 
 
 def _asset(venue: Venue) -> dict:
     t = _totals(venue)
-    return {"asset": "USDT", "walletBalance": f"{t['wallet']:.8f}", "unrealizedProfit": f"{t['unrealized']:.8f}",
-            "marginBalance": f"{t['margin_balance']:.8f}", "maintMargin": "0", "initialMargin": f"{t['used'] + t['reserved']:.8f}",
-            "positionInitialMargin": f"{t['used']:.8f}", "openOrderInitialMargin": f"{t['reserved']:.8f}",
-            "crossWalletBalance": f"{t['wallet'] - t['used']:.8f}", "crossUnPnl": "0",
-            "availableBalance": f"{t['available']:.8f}", "maxWithdrawAmount": f"{t['available']:.8f}",
-            "marginAvailable": True, "updateTime": venue.now_ms()}  # fmt: skip
+    return {
+        "asset": "USDT",
+        "walletBalance": f"{t['wallet']:.8f}",
+        "unrealizedProfit": f"{t['unrealized']:.8f}",
+        "marginBalance": f"{t['margin_balance']:.8f}",
+        "maintMargin": "0",
+        "initialMargin": f"{t['used'] + t['reserved']:.8f}",
+        "positionInitialMargin": f"{t['used']:.8f}",
+        "openOrderInitialMargin": f"{t['reserved']:.8f}",
+        "crossWalletBalance": f"{t['wallet'] - t['used']:.8f}",
+        "crossUnPnl": "0",
+        "availableBalance": f"{t['available']:.8f}",
+        "maxWithdrawAmount": f"{t['available']:.8f}",
+        "marginAvailable": True,
+        "updateTime": venue.now_ms(),
+    }
 
 
 def balance(venue: Venue, params: dict):
     asset = _asset(venue)
-    return [{"accountAlias": "venue", "asset": "USDT", "balance": asset["walletBalance"],
-             "crossWalletBalance": asset["crossWalletBalance"], "crossUnPnl": "0",
-             "availableBalance": asset["availableBalance"], "maxWithdrawAmount": asset["maxWithdrawAmount"],
-             "marginAvailable": True, "updateTime": asset["updateTime"]}]  # fmt: skip
+    return [
+        {
+            "accountAlias": "venue",
+            "asset": "USDT",
+            "balance": asset["walletBalance"],
+            "crossWalletBalance": asset["crossWalletBalance"],
+            "crossUnPnl": "0",
+            "availableBalance": asset["availableBalance"],
+            "maxWithdrawAmount": asset["maxWithdrawAmount"],
+            "marginAvailable": True,
+            "updateTime": asset["updateTime"],
+        }
+    ]
 
 
 def account(venue: Venue, params: dict):
     asset = _asset(venue)
     t = _totals(venue)
-    return {"totalInitialMargin": asset["initialMargin"], "totalMaintMargin": "0",
-            "totalWalletBalance": asset["walletBalance"], "totalUnrealizedProfit": asset["unrealizedProfit"],
-            "totalMarginBalance": asset["marginBalance"], "totalPositionInitialMargin": asset["positionInitialMargin"],
-            "totalOpenOrderInitialMargin": asset["openOrderInitialMargin"],
-            "totalCrossWalletBalance": asset["crossWalletBalance"], "totalCrossUnPnl": "0",
-            "availableBalance": f"{t['available']:.8f}", "maxWithdrawAmount": f"{t['available']:.8f}",
-            "canTrade": True, "canDeposit": True, "canWithdraw": True, "feeTier": 0, "multiAssetsMargin": False,
-            "assets": [asset], "positions": [_position(venue, s, venue.now_ms()) for s in _visible(venue)]}  # fmt: skip
+    return {
+        "totalInitialMargin": asset["initialMargin"],
+        "totalMaintMargin": "0",
+        "totalWalletBalance": asset["walletBalance"],
+        "totalUnrealizedProfit": asset["unrealizedProfit"],
+        "totalMarginBalance": asset["marginBalance"],
+        "totalPositionInitialMargin": asset["positionInitialMargin"],
+        "totalOpenOrderInitialMargin": asset["openOrderInitialMargin"],
+        "totalCrossWalletBalance": asset["crossWalletBalance"],
+        "totalCrossUnPnl": "0",
+        "availableBalance": f"{t['available']:.8f}",
+        "maxWithdrawAmount": f"{t['available']:.8f}",
+        "canTrade": True,
+        "canDeposit": True,
+        "canWithdraw": True,
+        "feeTier": 0,
+        "multiAssetsMargin": False,
+        "assets": [asset],
+        "positions": [_position(venue, s, venue.now_ms()) for s in _visible(venue)],
+    }
 
 
 def _visible(venue: Venue, symbol: str | None = None) -> list[str]:
@@ -69,15 +106,30 @@ def _position(venue: Venue, symbol: str, now: int) -> dict:
     margin = position.margin if not _hidden else abs(amount) * entry / Decimal(leverage)
     unrealized = (mark - entry) * amount
     liquidation = position.liquidation_price() if not _hidden else ZERO
-    return {"symbol": symbol, "positionSide": "BOTH", "positionAmt": str(amount), "entryPrice": str(entry),
-            "breakEvenPrice": str(entry), "markPrice": str(mark), "unRealizedProfit": f"{unrealized:.8f}",
-            "liquidationPrice": f"{liquidation:.8f}", "isolatedMargin": f"{margin + unrealized:.8f}",
-            "notional": f"{mark * amount:.8f}", "marginAsset": "USDT", "isolatedWallet": f"{margin:.8f}",
-            "initialMargin": f"{abs(mark * amount) / leverage:.8f}", "maintMargin": "0",
-            "positionInitialMargin": f"{abs(mark * amount) / leverage:.8f}", "openOrderInitialMargin": "0",
-            "adl": 1, "bidNotional": "0", "askNotional": "0", "leverage": str(leverage),
-            "marginType": engine.ledger.margin_type.get(symbol, "isolated").lower(),
-            "updateTime": position.update_time}  # fmt: skip
+    return {
+        "symbol": symbol,
+        "positionSide": "BOTH",
+        "positionAmt": str(amount),
+        "entryPrice": str(entry),
+        "breakEvenPrice": str(entry),
+        "markPrice": str(mark),
+        "unRealizedProfit": f"{unrealized:.8f}",
+        "liquidationPrice": f"{liquidation:.8f}",
+        "isolatedMargin": f"{margin + unrealized:.8f}",
+        "notional": f"{mark * amount:.8f}",
+        "marginAsset": "USDT",
+        "isolatedWallet": f"{margin:.8f}",
+        "initialMargin": f"{abs(mark * amount) / leverage:.8f}",
+        "maintMargin": "0",
+        "positionInitialMargin": f"{abs(mark * amount) / leverage:.8f}",
+        "openOrderInitialMargin": "0",
+        "adl": 1,
+        "bidNotional": "0",
+        "askNotional": "0",
+        "leverage": str(leverage),
+        "marginType": engine.ledger.margin_type.get(symbol, "isolated").lower(),
+        "updateTime": position.update_time,
+    }
 
 
 def position_risk(venue: Venue, params: dict):
@@ -113,19 +165,44 @@ def _phantom(venue: Venue, params: dict) -> dict:
     qty = decimal_param(params, "quantity")
     bid, ask = venue.engine.bid_ask(spec.symbol, now)
     price = ask if params.get("side") == "BUY" else bid
-    ghost = Order(venue.engine.ledger.new_id(), params.get("newClientOrderId") or f"phantom-{now}", spec.symbol,
-                  params.get("side", "BUY"), params.get("type", "MARKET"), qty, ZERO, "GTC", False, False, now, now,
-                  status="FILLED", executed_qty=qty, cum_quote=qty * price, origin="phantom")  # fmt: skip
+    ghost = Order(
+        venue.engine.ledger.new_id(),
+        params.get("newClientOrderId") or f"phantom-{now}",
+        spec.symbol,
+        params.get("side", "BUY"),
+        params.get("type", "MARKET"),
+        qty,
+        ZERO,
+        "GTC",
+        False,
+        False,
+        now,
+        now,
+        status="FILLED",
+        executed_qty=qty,
+        cum_quote=qty * price,
+        origin="phantom",
+    )
     return ghost.binance()
 
 
 def new_order(venue: Venue, params: dict):
     venue.tick()
-    if venue.plan.fire(("phantom_fill",), "order.new", params.get("symbol"), venue.elapsed_s(), venue.now_ms(),
-                       str(params.get("reduceOnly", "false")).lower() == "true"):  # fmt: skip
+    if venue.plan.fire(
+        ("phantom_fill",),
+        "order.new",
+        params.get("symbol"),
+        venue.elapsed_s(),
+        venue.now_ms(),
+        str(params.get("reduceOnly", "false")).lower() == "true",
+    ):
         return _phantom(venue, params)
     faults = _order_fault_checks(venue, params, "order.new")
-    position_before = venue.engine.ledger.position(params.get("symbol", "")).amount if params.get("symbol") in venue.engine.markets else ZERO
+    position_before = (
+        venue.engine.ledger.position(params.get("symbol", "")).amount
+        if params.get("symbol") in venue.engine.markets
+        else ZERO
+    )
     order = venue.engine.new_order(params, venue.now_ms(), fill_ratio=faults["ratio"])
     after = venue.engine.ledger.position(order.symbol).amount
     if faults["liquidate"] and abs(after) > abs(position_before):
@@ -252,7 +329,10 @@ def set_margin_type(venue: Venue, params: dict):
     margin_type = params.get("marginType", "").upper()
     if margin_type not in ("ISOLATED", "CROSSED"):
         raise errors.VenueError(-1100, "Illegal characters found in parameter 'marginType'.")
-    if venue.engine.ledger.margin_type.get(symbol, "ISOLATED") == margin_type and symbol in venue.engine.ledger.margin_type:
+    if (
+        venue.engine.ledger.margin_type.get(symbol, "ISOLATED") == margin_type
+        and symbol in venue.engine.ledger.margin_type
+    ):
         raise errors.VenueError(-4046, "No need to change margin type.")
     venue.engine.ledger.margin_type[symbol] = margin_type
     return {"code": 200, "msg": "success"}
@@ -274,29 +354,82 @@ def multi_assets(venue: Venue, params: dict):
 
 def leverage_bracket(venue: Venue, params: dict):
     symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
-    brackets = [(125, 0, 50_000, "0.004", 0), (100, 50_000, 600_000, "0.005", 50), (50, 600_000, 3_000_000, "0.01", 3050),
-                (20, 3_000_000, 12_000_000, "0.025", 48050), (10, 12_000_000, 70_000_000, "0.05", 348050)]  # fmt: skip
-    return [{"symbol": s, "notionalCoef": 1.0, "brackets": [
-        {"bracket": i + 1, "initialLeverage": lev, "notionalCap": cap, "notionalFloor": floor, "maintMarginRatio": float(mmr), "cum": cum}
-        for i, (lev, floor, cap, mmr, cum) in enumerate(brackets)]} for s in symbols]  # fmt: skip
+    brackets = [
+        (125, 0, 50_000, "0.004", 0),
+        (100, 50_000, 600_000, "0.005", 50),
+        (50, 600_000, 3_000_000, "0.01", 3050),
+        (20, 3_000_000, 12_000_000, "0.025", 48050),
+        (10, 12_000_000, 70_000_000, "0.05", 348050),
+    ]
+    return [
+        {
+            "symbol": s,
+            "notionalCoef": 1.0,
+            "brackets": [
+                {
+                    "bracket": i + 1,
+                    "initialLeverage": lev,
+                    "notionalCap": cap,
+                    "notionalFloor": floor,
+                    "maintMarginRatio": float(mmr),
+                    "cum": cum,
+                }
+                for i, (lev, floor, cap, mmr, cum) in enumerate(brackets)
+            ],
+        }
+        for s in symbols
+    ]
 
 
 def commission_rate(venue: Venue, params: dict):
     symbol = venue.engine.spec(params.get("symbol")).symbol
-    return {"symbol": symbol, "makerCommissionRate": str(venue.engine.maker_fee), "takerCommissionRate": str(venue.engine.taker_fee)}
+    return {
+        "symbol": symbol,
+        "makerCommissionRate": str(venue.engine.maker_fee),
+        "takerCommissionRate": str(venue.engine.taker_fee),
+    }
 
 
 def coins(venue: Venue, params: dict):
     """``/sapi/v1/capital/config/getall``: ccxt loads currencies from it when keys are set."""
-    assets = sorted({"USDT"} | {spec.base for spec in venue.markets.values()} | {spec.quote for spec in venue.markets.values()})
+    assets = sorted(
+        {"USDT"} | {spec.base for spec in venue.markets.values()} | {spec.quote for spec in venue.markets.values()}
+    )
     free = {"USDT": f"{venue.engine.ledger.wallet:.8f}"}
-    return [{"coin": asset, "name": asset, "free": free.get(asset, "0"), "locked": "0", "freeze": "0",
-             "withdrawing": "0", "ipoing": "0", "ipoable": "0", "storage": "0", "isLegalMoney": False,
-             "trading": True, "depositAllEnable": True, "withdrawAllEnable": True,
-             "networkList": [{"network": "VENUE", "coin": asset, "withdrawIntegerMultiple": "0.00000001",
-                              "isDefault": True, "depositEnable": True, "withdrawEnable": True, "name": "venue",
-                              "withdrawFee": "0", "withdrawMin": "0", "withdrawMax": "10000000000",
-                              "minConfirm": 1, "busy": False}]} for asset in assets]  # fmt: skip
+    return [
+        {
+            "coin": asset,
+            "name": asset,
+            "free": free.get(asset, "0"),
+            "locked": "0",
+            "freeze": "0",
+            "withdrawing": "0",
+            "ipoing": "0",
+            "ipoable": "0",
+            "storage": "0",
+            "isLegalMoney": False,
+            "trading": True,
+            "depositAllEnable": True,
+            "withdrawAllEnable": True,
+            "networkList": [
+                {
+                    "network": "VENUE",
+                    "coin": asset,
+                    "withdrawIntegerMultiple": "0.00000001",
+                    "isDefault": True,
+                    "depositEnable": True,
+                    "withdrawEnable": True,
+                    "name": "venue",
+                    "withdrawFee": "0",
+                    "withdrawMin": "0",
+                    "withdrawMax": "10000000000",
+                    "minConfirm": 1,
+                    "busy": False,
+                }
+            ],
+        }
+        for asset in assets
+    ]
 
 
 ROUTES = [

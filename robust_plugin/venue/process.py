@@ -40,9 +40,27 @@ class RunningVenue:
     output: list[str] = field(default_factory=list)
 
 
-def _command(data_dir: Path, host: str, port: int, scenario: Path | None, seed: int | None,
-             api_key: str | None, api_secret: str | None, extra_args: list[str]) -> list[str]:  # fmt: skip
-    command = [sys.executable, "-m", "robust_plugin.venue", "--host", host, "--port", str(port), "--data", str(data_dir)]
+def _command(
+    data_dir: Path,
+    host: str,
+    port: int,
+    scenario: Path | None,
+    seed: int | None,
+    api_key: str | None,
+    api_secret: str | None,
+    extra_args: list[str],
+) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "robust_plugin.venue",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--data",
+        str(data_dir),
+    ]
     if scenario is not None:
         command += ["--scenario", str(scenario)]
     if seed is not None:

@@ -59,8 +59,9 @@ def _klines(venue: Venue, params: dict, source: str):
     if not 1 <= limit <= 1500:
         raise errors.VenueError(-1130, "Data sent for parameter 'limit' is not valid.")
     try:
-        return venue.prices.klines(symbol, timeframe_ms(interval), _int(params, "startTime"), _int(params, "endTime"),
-                                   limit, source)  # fmt: skip
+        return venue.prices.klines(
+            symbol, timeframe_ms(interval), _int(params, "startTime"), _int(params, "endTime"), limit, source
+        )
     except ValueError:
         raise errors.VenueError(-1120, "Invalid interval.") from None
 
@@ -76,9 +77,16 @@ def mark_klines(venue: Venue, params: dict):
 def _premium(venue: Venue, symbol: str, now: int) -> dict:
     price = venue.engine.price(symbol, now)
     next_funding = now - now % FUNDING_MS + FUNDING_MS
-    return {"symbol": symbol, "markPrice": str(price), "indexPrice": str(price), "estimatedSettlePrice": str(price),
-            "lastFundingRate": f"{venue.prices.funding_rate(symbol, now):.8f}", "interestRate": "0.00010000",
-            "nextFundingTime": next_funding, "time": now}  # fmt: skip
+    return {
+        "symbol": symbol,
+        "markPrice": str(price),
+        "indexPrice": str(price),
+        "estimatedSettlePrice": str(price),
+        "lastFundingRate": f"{venue.prices.funding_rate(symbol, now):.8f}",
+        "interestRate": "0.00010000",
+        "nextFundingTime": next_funding,
+        "time": now,
+    }
 
 
 def premium_index(venue: Venue, params: dict):
@@ -99,8 +107,14 @@ def funding_rate(venue: Venue, params: dict):
     for symbol in symbols:
         t = first
         while t <= end and len(rows) < limit * len(symbols):
-            rows.append({"symbol": symbol, "fundingTime": t, "fundingRate": f"{venue.prices.funding_rate(symbol, t):.8f}",
-                         "markPrice": str(venue.engine.price(symbol, t))})  # fmt: skip
+            rows.append(
+                {
+                    "symbol": symbol,
+                    "fundingTime": t,
+                    "fundingRate": f"{venue.prices.funding_rate(symbol, t):.8f}",
+                    "markPrice": str(venue.engine.price(symbol, t)),
+                }
+            )
             t += FUNDING_MS
     return rows[-limit:] if start is None else rows[:limit]
 
@@ -112,10 +126,24 @@ def _ticker(venue: Venue, symbol: str, now: int) -> dict:
     high = max([Decimal(r[2]) for r in rows] + [last])
     low = min([Decimal(r[3]) for r in rows] + [last])
     volume = sum((Decimal(r[5]) for r in rows), Decimal(0))
-    return {"symbol": symbol, "priceChange": str(last - first), "priceChangePercent": f"{(last - first) / first * 100:.3f}",
-            "weightedAvgPrice": str(last), "lastPrice": str(last), "lastQty": "1", "openPrice": str(first),
-            "highPrice": str(high), "lowPrice": str(low), "volume": str(volume), "quoteVolume": str(volume * last),
-            "openTime": now - 24 * 3_600_000, "closeTime": now, "firstId": 1, "lastId": 2, "count": 2}  # fmt: skip
+    return {
+        "symbol": symbol,
+        "priceChange": str(last - first),
+        "priceChangePercent": f"{(last - first) / first * 100:.3f}",
+        "weightedAvgPrice": str(last),
+        "lastPrice": str(last),
+        "lastQty": "1",
+        "openPrice": str(first),
+        "highPrice": str(high),
+        "lowPrice": str(low),
+        "volume": str(volume),
+        "quoteVolume": str(volume * last),
+        "openTime": now - 24 * 3_600_000,
+        "closeTime": now,
+        "firstId": 1,
+        "lastId": 2,
+        "count": 2,
+    }
 
 
 def ticker_24hr(venue: Venue, params: dict):
@@ -139,8 +167,17 @@ def book_ticker(venue: Venue, params: dict):
     for symbol in symbols:
         bid, ask = venue.engine.bid_ask(symbol, now)
         size = str(_level_qty(venue, symbol, bid))
-        rows.append({"symbol": symbol, "bidPrice": str(bid), "bidQty": size, "askPrice": str(ask), "askQty": size,
-                     "time": now, "lastUpdateId": now})  # fmt: skip
+        rows.append(
+            {
+                "symbol": symbol,
+                "bidPrice": str(bid),
+                "bidQty": size,
+                "askPrice": str(ask),
+                "askQty": size,
+                "time": now,
+                "lastUpdateId": now,
+            }
+        )
     return rows[0] if params.get("symbol") else rows
 
 
@@ -160,9 +197,13 @@ def depth(venue: Venue, params: dict):
     tick = venue.engine.spec(symbol).tick_size
     levels = min(limit, 100)
     qty = str(_level_qty(venue, symbol, bid))
-    return {"lastUpdateId": now, "E": now, "T": now,
-            "bids": [[str(bid - tick * i), qty] for i in range(levels)],
-            "asks": [[str(ask + tick * i), qty] for i in range(levels)]}  # fmt: skip
+    return {
+        "lastUpdateId": now,
+        "E": now,
+        "T": now,
+        "bids": [[str(bid - tick * i), qty] for i in range(levels)],
+        "asks": [[str(ask + tick * i), qty] for i in range(levels)],
+    }
 
 
 def margin_pairs(venue: Venue, params: dict):

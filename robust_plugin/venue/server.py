@@ -32,17 +32,24 @@ def _reduce_only(params: dict) -> bool | None:
     """Whether an order request is reduce-only (None for requests that are not orders)."""
     if "side" not in params:
         return None
-    return str(params.get("reduceOnly", "false")).lower() == "true" or str(params.get("closePosition", "false")).lower() == "true"
+    return (
+        str(params.get("reduceOnly", "false")).lower() == "true"
+        or str(params.get("closePosition", "false")).lower() == "true"
+    )
 
 
-def _before_faults(venue: Venue, name: str, symbol: str | None, reduce_only: bool | None) -> tuple[float, errors.VenueError | web.Response | None]:
+def _before_faults(
+    venue: Venue, name: str, symbol: str | None, reduce_only: bool | None
+) -> tuple[float, errors.VenueError | web.Response | None]:
     """Faults that act before the request is served: (delay in seconds, error to answer instead)."""
     delay, refusal = 0.0, None
     for rule in venue.plan.fire(BEFORE_KINDS, name, symbol, venue.elapsed_s(), venue.now_ms(), reduce_only):
         if rule.kind == "latency":
             delay += rule.params.get("seconds", 1.0)
         elif refusal is None and rule.kind == "rate_limit":
-            refusal = errors.rate_limited(int(max(1, rule.params.get("retry_after", 1))), rule.params.get("status", 429))
+            refusal = errors.rate_limited(
+                int(max(1, rule.params.get("retry_after", 1))), rule.params.get("status", 429)
+            )
         elif refusal is None and rule.kind == "disconnect":
             refusal = errors.disconnected()
         elif refusal is None and rule.kind == "server_error":
@@ -52,8 +59,9 @@ def _before_faults(venue: Venue, name: str, symbol: str | None, reduce_only: boo
 
 def _gateway_page(status: int) -> web.Response:
     """What a load balancer in front of Binance answers: an HTML page, not Binance JSON."""
-    return web.Response(status=status, text=f"<html><body><h1>{status} gateway error</h1></body></html>",
-                        content_type="text/html")
+    return web.Response(
+        status=status, text=f"<html><body><h1>{status} gateway error</h1></body></html>", content_type="text/html"
+    )
 
 
 def make_handler(name: str, handler, signed: bool):
@@ -62,8 +70,13 @@ def make_handler(name: str, handler, signed: bool):
         body = await request.text() if request.can_read_body else ""
         params = dict(parse_qsl(request.query_string, keep_blank_values=True))
         params.update(parse_qsl(body, keep_blank_values=True))
-        entry = {"time": venue.now_ms(), "method": request.method, "path": request.path, "endpoint": name,
-                 "symbol": params.get("symbol")}  # fmt: skip
+        entry = {
+            "time": venue.now_ms(),
+            "method": request.method,
+            "path": request.path,
+            "endpoint": name,
+            "symbol": params.get("symbol"),
+        }
         response = await _serve(venue, request, name, handler, signed, params, body, entry)
         entry["status"] = response.status
         venue.requests.append(entry)
@@ -90,8 +103,9 @@ async def _serve(venue, request, name, handler, signed, params, body, entry) -> 
     except errors.VenueError as error:
         entry["code"] = error.code
         return _error(error)
-    lost = venue.plan.fire(("lost_response",), name, params.get("symbol"), venue.elapsed_s(), venue.now_ms(),
-                           _reduce_only(params))  # fmt: skip
+    lost = venue.plan.fire(
+        ("lost_response",), name, params.get("symbol"), venue.elapsed_s(), venue.now_ms(), _reduce_only(params)
+    )
     if lost:  # it happened; the client just never hears about it
         entry["lost"] = True
         return _gateway_page(lost[0].params.get("status", 504))
@@ -104,16 +118,25 @@ async def binance_errors(request: web.Request, handler):
     try:
         return await handler(request)
     except web.HTTPNotFound:
-        request.app[VENUE].requests.append({"time": request.app[VENUE].now_ms(), "method": request.method,
-                                            "path": request.path, "endpoint": None, "status": 404})  # fmt: skip
+        request.app[VENUE].requests.append(
+            {
+                "time": request.app[VENUE].now_ms(),
+                "method": request.method,
+                "path": request.path,
+                "endpoint": None,
+                "status": 404,
+            }
+        )
         return web.json_response({"code": -1000, "msg": f"Unknown path {request.path}"}, status=404, dumps=compact)
     except web.HTTPMethodNotAllowed:
         return web.json_response({"code": -1000, "msg": f"Method not allowed for {request.path}"}, status=405)
     except web.HTTPException:
         raise
-    except Exception as error:  # noqa: BLE001 - a bug in one handler must not stop the venue
+    except Exception as error:
         LOG.exception("venue handler failed for %s %s", request.method, request.path)
-        return web.json_response({"code": -1000, "msg": f"An unknown error occurred: {type(error).__name__}"}, status=500)
+        return web.json_response(
+            {"code": -1000, "msg": f"An unknown error occurred: {type(error).__name__}"}, status=500
+        )
 
 
 async def _ticker(app: web.Application):
@@ -124,7 +147,7 @@ async def _ticker(app: web.Application):
             await asyncio.sleep(0.5)
             try:
                 venue.tick()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 LOG.exception("venue tick failed")
 
     task = asyncio.create_task(run())

@@ -16,9 +16,16 @@ DEFAULT_BALANCE = Decimal("10000")
 
 
 class Venue:
-    def __init__(self, data_dir: Path, scenario: Scenario | None = None, seed: int | None = None,
-                 credentials: Credentials | None = None, speed: float = 1.0, start_ms: int | None = None,
-                 balance: Decimal | None = None):  # fmt: skip
+    def __init__(
+        self,
+        data_dir: Path,
+        scenario: Scenario | None = None,
+        seed: int | None = None,
+        credentials: Credentials | None = None,
+        speed: float = 1.0,
+        start_ms: int | None = None,
+        balance: Decimal | None = None,
+    ):
         scenario = scenario or Scenario()
         markets = discover_markets(Path(data_dir))
         if not markets:
@@ -85,7 +92,9 @@ class Venue:
         amount, entry = self.engine.ledger.position_as_of(symbol, now - lag_ms)
         hidden = amount != position.amount
         if hidden:  # recorded once per position change it hides, not once per poll
-            changed_at = max((row["time"] for row in self.engine.ledger.position_history if row["symbol"] == symbol), default=0)
+            changed_at = max(
+                (row["time"] for row in self.engine.ledger.position_history if row["symbol"] == symbol), default=0
+            )
             if (symbol, changed_at) not in self._lag_recorded:
                 self._lag_recorded.add((symbol, changed_at))
                 self.plan.record(lags[0], "positionRisk", symbol, now, shown=amount, actual=position.amount)
@@ -93,6 +102,11 @@ class Venue:
 
     def truth(self) -> dict:
         ledger = self.engine.ledger.truth() if self.engine else {}
-        return {"now": self.now_ms(), "started": self.clock.started_ms, **ledger, "faults_fired": list(self.plan.fired),
-                "halted": sorted(self.engine.halted) if self.engine else [],
-                "requests": len(self.requests)}  # fmt: skip
+        return {
+            "now": self.now_ms(),
+            "started": self.clock.started_ms,
+            **ledger,
+            "faults_fired": list(self.plan.fired),
+            "halted": sorted(self.engine.halted) if self.engine else [],
+            "requests": len(self.requests),
+        }

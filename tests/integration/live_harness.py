@@ -18,19 +18,28 @@ from robust_plugin.venue.process import stop_process
 STRATEGIES = Path(__file__).parent / "strategies"
 
 
-def live_config(base_url: str, workdir: Path, key: str, secret: str, pairs: list[str], extra: dict | None = None) -> Path:
+def live_config(
+    base_url: str, workdir: Path, key: str, secret: str, pairs: list[str], extra: dict | None = None
+) -> Path:
     config = {
-        "max_open_trades": 1, "stake_currency": "USDT", "stake_amount": 100, "dry_run": False,
-        "trading_mode": "futures", "margin_mode": "isolated", "timeframe": "5m",
+        "max_open_trades": 1,
+        "stake_currency": "USDT",
+        "stake_amount": 100,
+        "dry_run": False,
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "timeframe": "5m",
         "entry_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
         "exit_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
         "order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True},
         "exchange": {"name": "binance", "key": key, "secret": secret, "pair_whitelist": pairs},
         "pairlists": [{"method": "StaticPairList"}],
         "internals": {"process_throttle_secs": 2},
-        "initial_state": "running", "db_url": f"sqlite:///{workdir / 'trades.sqlite'}", "bot_name": "rehearsal",
+        "initial_state": "running",
+        "db_url": f"sqlite:///{workdir / 'trades.sqlite'}",
+        "bot_name": "rehearsal",
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
-    }  # fmt: skip
+    }
     config = deep_merge(deep_merge(config, venue_exchange_config(base_url)), extra or {})
     path = workdir / "config.json"
     path.write_text(json.dumps(config, indent=2))
@@ -42,12 +51,27 @@ def venue_state(base_url: str) -> dict:
         return json.loads(response.read())
 
 
-def run_trade(config: Path, workdir: Path, datadir: Path, strategy: str, until: Callable[[], bool],
-              timeout: float = 150.0) -> str:  # fmt: skip
+def run_trade(
+    config: Path, workdir: Path, datadir: Path, strategy: str, until: Callable[[], bool], timeout: float = 150.0
+) -> str:
     """Run ``freqtrade trade`` until ``until()`` holds (checked every second), then stop it; its log."""
     log = workdir / "freqtrade.log"
-    command = [sys.executable, "-m", "freqtrade", "trade", "--config", str(config), "--userdir", str(workdir),
-               "--datadir", str(datadir), "--strategy-path", str(STRATEGIES), "--strategy", strategy]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "freqtrade",
+        "trade",
+        "--config",
+        str(config),
+        "--userdir",
+        str(workdir),
+        "--datadir",
+        str(datadir),
+        "--strategy-path",
+        str(STRATEGIES),
+        "--strategy",
+        strategy,
+    ]
     with log.open("w") as out:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -84,5 +108,7 @@ def plugin_events(workdir: Path, kind: str | None = None) -> list[dict]:
         return []
     with sqlite3.connect(path) as db:
         rows = db.execute("select kind, severity, trade_id, created_at, data from robust_events order by id").fetchall()
-    events = [{"kind": k, "severity": s, "trade_id": t, "created_at": c, "data": json.loads(d)} for k, s, t, c, d in rows]
+    events = [
+        {"kind": k, "severity": s, "trade_id": t, "created_at": c, "data": json.loads(d)} for k, s, t, c, d in rows
+    ]
     return [e for e in events if kind is None or e["kind"] == kind]

@@ -32,8 +32,12 @@ def bot_process(store: EventStore) -> tuple[AgedExits, AgedJournal, MetricsExpor
 
 def aged_gauge(exporter: MetricsExporter) -> dict[str, float]:
     text = generate_latest(exporter.registry).decode()
-    return {s.labels["phase"]: s.value for f in text_string_to_metric_families(text) for s in f.samples
-            if s.name == "robust_plugin_aged_trades" and s.labels["pair"] == "BTC/USDT:USDT"}  # fmt: skip
+    return {
+        s.labels["phase"]: s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "robust_plugin_aged_trades" and s.labels["pair"] == "BTC/USDT:USDT"
+    }
 
 
 def test_aged_phase_is_served_survives_a_restart_and_leaves_on_close(tmp_path, trade):  # noqa: F811
@@ -52,9 +56,22 @@ def test_aged_phase_is_served_survives_a_restart_and_leaves_on_close(tmp_path, t
     exits.exit_reason(deepcopy(trade), OPENED + timedelta(hours=31, minutes=30), 95.0)
     assert aged_gauge(exporter) == {"progressive": 1.0}
 
-    order = Order(ft_order_side="sell", ft_pair=trade.pair, ft_is_open=False, ft_amount=3.0, ft_price=99.5, order_id="x1",
-                  status="closed", side="sell", order_type="market", amount=3.0, filled=3.0, price=99.5, average=99.5,
-                  ft_order_tag="roi")  # fmt: skip
+    order = Order(
+        ft_order_side="sell",
+        ft_pair=trade.pair,
+        ft_is_open=False,
+        ft_amount=3.0,
+        ft_price=99.5,
+        order_id="x1",
+        status="closed",
+        side="sell",
+        order_type="market",
+        amount=3.0,
+        filled=3.0,
+        price=99.5,
+        average=99.5,
+        ft_order_tag="roi",
+    )
     trade.is_open, trade.exit_reason = False, "roi"
     journal.exit_filled(trade, order, OPENED + timedelta(hours=31, minutes=40))
     assert aged_gauge(exporter) == {}

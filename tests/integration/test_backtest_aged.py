@@ -84,9 +84,7 @@ AGED = {
 }
 
 
-def test_aged_exits_happen_at_the_right_ages_reasons_and_prices(
-    tmp_path, sample_venue, sample_datadir
-):
+def test_aged_exits_happen_at_the_right_ages_reasons_and_prices(tmp_path, sample_venue, sample_datadir):
     config = backtest_config(
         tmp_path,
         sample_venue.base_url,
@@ -104,38 +102,48 @@ def test_aged_exits_happen_at_the_right_ages_reasons_and_prices(
     assert any(r.startswith("aged_progressive_") for r in reasons), reasons
 
 
-def test_without_the_section_the_strategy_trades_exactly_as_without_the_mixin(
-    tmp_path, sample_venue, sample_datadir
-):
+def test_without_the_section_the_strategy_trades_exactly_as_without_the_mixin(tmp_path, sample_venue, sample_datadir):
     common = dict(plugin=None, pairs=SAMPLE_PAIRS, timerange="20260815-")
     with_mixin = run_backtest(
-        backtest_config(
-            tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", **common
-        )
+        backtest_config(tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", **common)
     )
     plain = run_backtest(
-        backtest_config(
-            tmp_path, sample_venue.base_url, sample_datadir, strategy="SamplePlainStrategy", **common
-        )
+        backtest_config(tmp_path, sample_venue.base_url, sample_datadir, strategy="SamplePlainStrategy", **common)
     )
     keys = ("pair", "open_date", "close_date", "open_rate", "close_rate", "exit_reason", "amount")
     assert len(plain) > 0
-    assert [tuple(t[k] for k in keys) for t in with_mixin] == [
-        tuple(t[k] for k in keys) for t in plain
-    ]
+    assert [tuple(t[k] for k in keys) for t in with_mixin] == [tuple(t[k] for k in keys) for t in plain]
 
 
 @pytest.mark.parametrize(
     "aged",
     [
-        {"max_age": "6h", "grace_period": "2h", "step_interval": "30m", "loss_step_pct": 0.25,
-         "max_loss_pct": 2.0, "force_close_after": None},
-        {"max_age": "3h", "grace_period": "0s", "step_interval": "15m", "loss_step_pct": 0.1,
-         "max_loss_pct": 1.0, "force_close_after": "10h"},
-        {"max_age": "90m", "grace_period": "1h", "step_interval": "1h", "loss_step_pct": 1.0,
-         "max_loss_pct": 1.0, "force_close_after": "4h"},
+        {
+            "max_age": "6h",
+            "grace_period": "2h",
+            "step_interval": "30m",
+            "loss_step_pct": 0.25,
+            "max_loss_pct": 2.0,
+            "force_close_after": None,
+        },
+        {
+            "max_age": "3h",
+            "grace_period": "0s",
+            "step_interval": "15m",
+            "loss_step_pct": 0.1,
+            "max_loss_pct": 1.0,
+            "force_close_after": "10h",
+        },
+        {
+            "max_age": "90m",
+            "grace_period": "1h",
+            "step_interval": "1h",
+            "loss_step_pct": 1.0,
+            "max_loss_pct": 1.0,
+            "force_close_after": "4h",
+        },
     ],
-)  # fmt: skip
+)
 def test_real_binance_candles(tmp_path, real_venue, real_datadir, aged):
     config = backtest_config(
         tmp_path,

@@ -15,8 +15,19 @@ from robust_plugin.tools.backtest_env import ROOT
 def test_the_loop_bench_prints_and_writes_its_figures(tmp_path):
     results = tmp_path / "bench" / "results.json"
     # With stop orders on the exchange (the default): reconciliation's stop check reads nothing itself.
-    command = [sys.executable, "-m", "robust_plugin.tools.bench", "loop", "--quick", "--trades", "3", "--loops", "4",
-               "--results", str(results)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "robust_plugin.tools.bench",
+        "loop",
+        "--quick",
+        "--trades",
+        "3",
+        "--loops",
+        "4",
+        "--results",
+        str(results),
+    ]
     env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}  # freqtrade configures no logging under pytest
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     out = run.stdout

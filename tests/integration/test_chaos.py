@@ -24,8 +24,13 @@ probability = 0.3
 
 
 def _chaos(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "robust_plugin.tools.chaos", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=900)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "robust_plugin.tools.chaos", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def _row(output: str, name: str) -> str:
@@ -42,9 +47,16 @@ def test_short_chaos_rehearsal_keeps_every_invariant():
     assert "SIGKILL in the middle of a close" in output and "SIGKILL between an entry fill" in output
     for kind in ("lost_response", "rate_limit", "server_error", "position_lag", "external"):
         assert kind in output, f"{kind} never fired"
-    for name in ("orphan positions at the end", "position-seconds without a stop", "closes started and then silent",
-                 "close orders executed twice", "executed orders freqtrade never recorded",
-                 "open trades without a position", "findings that deserve an alert", "events missing after restarts"):  # fmt: skip
+    for name in (
+        "orphan positions at the end",
+        "position-seconds without a stop",
+        "closes started and then silent",
+        "close orders executed twice",
+        "executed orders freqtrade never recorded",
+        "open trades without a position",
+        "findings that deserve an alert",
+        "events missing after restarts",
+    ):
         assert _row(output, name).rstrip(" │").endswith("yes"), _row(output, name)
     closed = int(_row(output, "trades (closed / open)").split("│")[2].split("/")[0])
     assert closed >= 20, _row(output, "trades (closed / open)")
@@ -59,4 +71,7 @@ def test_chaos_with_the_order_guard_broken_fails_on_unrecorded_orders(tmp_path):
     assert result.returncode == 1, output[-4000:]
     row = _row(output, "executed orders freqtrade never recorded")
     assert row.rstrip(" │").endswith("NO"), row
-    assert "invariants broken" in output and "executed orders freqtrade never recorded" in output.split("invariants broken")[1]
+    assert (
+        "invariants broken" in output
+        and "executed orders freqtrade never recorded" in output.split("invariants broken")[1]
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from robust_plugin.report.cli import main
 from robust_plugin.store import Event, EventStore
@@ -11,11 +11,24 @@ from robust_plugin.store import Event, EventStore
 
 def test_events_and_alerts_tables(tmp_path, capsys):
     store = EventStore(f"sqlite:///{tmp_path / 'robust_plugin.sqlite'}", "bot-a")
-    now = datetime.now(timezone.utc)
-    store.record(Event(kind="close_failed", created_at=now, trade_id=7, pair="BTC/USDT:USDT", data={"failure_class": "network"}))
-    store.record(Event(kind="alert", created_at=now, trade_id=7, pair="BTC/USDT:USDT", severity="warning",
-                       data={"subject": "close keeps failing", "happened": "3 failures", "you_should": "check it"}))  # fmt: skip
-    assert main(["events", "--store", str(tmp_path / "robust_plugin.sqlite"), "--trade", "7", "--kind", "close_failed"]) == 0
+    now = datetime.now(UTC)
+    store.record(
+        Event(kind="close_failed", created_at=now, trade_id=7, pair="BTC/USDT:USDT", data={"failure_class": "network"})
+    )
+    store.record(
+        Event(
+            kind="alert",
+            created_at=now,
+            trade_id=7,
+            pair="BTC/USDT:USDT",
+            severity="warning",
+            data={"subject": "close keeps failing", "happened": "3 failures", "you_should": "check it"},
+        )
+    )
+    assert (
+        main(["events", "--store", str(tmp_path / "robust_plugin.sqlite"), "--trade", "7", "--kind", "close_failed"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "close_failed" in out and "network" in out and "alert" not in out.split("events")[1].split("\n", 2)[2]
     assert main(["alerts", "--store", str(tmp_path / "robust_plugin.sqlite"), "--since", "1h"]) == 0
@@ -27,12 +40,28 @@ def test_status_shows_the_plugins_state_of_open_trades(tmp_path, capsys):
 
     url = f"sqlite:///{tmp_path / 'trades.sqlite'}"
     init_db(url)
-    trade = Trade(pair="ETH/USDT:USDT", stake_amount=100, amount=0.05, open_rate=2000, fee_open=0.0005, fee_close=0.0005,
-                  open_date=datetime.now(timezone.utc), exchange="binance", is_open=True, leverage=3, trading_mode="futures")  # fmt: skip
+    trade = Trade(
+        pair="ETH/USDT:USDT",
+        stake_amount=100,
+        amount=0.05,
+        open_rate=2000,
+        fee_open=0.0005,
+        fee_close=0.0005,
+        open_date=datetime.now(UTC),
+        exchange="binance",
+        is_open=True,
+        leverage=3,
+        trading_mode="futures",
+    )
     Trade.session.add(trade)
     Trade.commit()
-    trade.set_custom_data("robustplugin", {"aged": {"phase": "grace", "accepted_loss_pct": 0.0, "target": 2002.0},
-                                           "settlement": {"outcome": "verified", "lag_s": 1.5}})  # fmt: skip
+    trade.set_custom_data(
+        "robustplugin",
+        {
+            "aged": {"phase": "grace", "accepted_loss_pct": 0.0, "target": 2002.0},
+            "settlement": {"outcome": "verified", "lag_s": 1.5},
+        },
+    )
     Trade.commit()
     assert main(["status", "--db", str(tmp_path / "trades.sqlite")]) == 0
     out = capsys.readouterr().out
@@ -57,11 +86,23 @@ def test_report_of_a_live_database_charts_open_trades_the_policy_has_aged(tmp_pa
     from freqtrade.persistence import Trade, init_db
 
     init_db(f"sqlite:///{tmp_path / 'trades.sqlite'}")
-    opened = datetime.now(timezone.utc) - timedelta(hours=30)
+    opened = datetime.now(UTC) - timedelta(hours=30)
     for pair, hours, phase in (("BTC/USDT:USDT", 30, "progressive"), ("ETH/USDT:USDT", 2, None)):
-        trade = Trade(pair=pair, stake_amount=100, amount=0.05, open_rate=2000, fee_open=0.0005, fee_close=0.0005,
-                      open_date=datetime.now(timezone.utc) - timedelta(hours=hours), exchange="binance", is_open=True,
-                      leverage=3, trading_mode="futures", price_precision=0.01, precision_mode_price=4)  # fmt: skip
+        trade = Trade(
+            pair=pair,
+            stake_amount=100,
+            amount=0.05,
+            open_rate=2000,
+            fee_open=0.0005,
+            fee_close=0.0005,
+            open_date=datetime.now(UTC) - timedelta(hours=hours),
+            exchange="binance",
+            is_open=True,
+            leverage=3,
+            trading_mode="futures",
+            price_precision=0.01,
+            precision_mode_price=4,
+        )
         Trade.session.add(trade)
         Trade.commit()
         if phase:
@@ -77,6 +118,18 @@ def test_report_of_a_live_database_charts_open_trades_the_policy_has_aged(tmp_pa
     assert "ETH/USDT:USDT" not in text  # fresh: neither in the aged table nor charted
     assert "No plugin store was read" in text  # none beside the database, none given
     assert f"{opened:%Y-%m-%d %H}" in text
-    assert main(["report", "--db", str(tmp_path / "trades.sqlite"), "--store", str(tmp_path / "nope.sqlite"),
-                 "--out", str(page)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--db",
+                str(tmp_path / "trades.sqlite"),
+                "--store",
+                str(tmp_path / "nope.sqlite"),
+                "--out",
+                str(page),
+            ]
+        )
+        == 2
+    )
     assert "plugin store not found" in capsys.readouterr().err

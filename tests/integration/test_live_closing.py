@@ -20,11 +20,21 @@ from tests.integration.live_harness import (
 
 pytestmark = pytest.mark.integration
 KEY, SECRET = "closing-key", "closing-secret"
-PLUGIN = {"aged": {"enabled": False}, "closing": {"backoff_initial": "1s", "backoff_max": "4s", "alert_after_failures": 3}}
+PLUGIN = {
+    "aged": {"enabled": False},
+    "closing": {"backoff_initial": "1s", "backoff_max": "4s", "alert_after_failures": 3},
+}
 
 
-def run_close(tmp_path, datadir, scenario: str, extra: dict | None = None, during=None, timeout: float = 120,
-              closing: dict | None = None):  # fmt: skip
+def run_close(
+    tmp_path,
+    datadir,
+    scenario: str,
+    extra: dict | None = None,
+    during=None,
+    timeout: float = 120,
+    closing: dict | None = None,
+):
     path = tmp_path / "scenario.toml"
     path.write_text(scenario)
     plugin = {**PLUGIN, "closing": {**PLUGIN["closing"], **(closing or {})}}
@@ -56,7 +66,9 @@ def test_close_succeeds_on_the_first_attempt(tmp_path, sample_datadir):
     [trade] = db["trades"]
     assert trade["is_open"] == 0, log[-3000:]
     assert len(closes(truth)) == 1
-    assert [e["data"]["client_order_id"] for e in kinds(events, "close_attempt")] == [closes(truth)[0]["client_order_id"]]
+    assert [e["data"]["client_order_id"] for e in kinds(events, "close_attempt")] == [
+        closes(truth)[0]["client_order_id"]
+    ]
     assert kinds(events, "close_filled") and not kinds(events, "close_failed")
 
 
@@ -98,7 +110,9 @@ def test_insufficient_margin_is_verified_not_retried_blindly_and_alerted(tmp_pat
 
 def test_repeated_failures_escalate_to_chunks_after_the_configured_count(tmp_path, sample_datadir):
     scenario = '[[faults]]\nkind = "disconnect"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1, 2]\n'
-    truth, db, events, log = run_close(tmp_path, sample_datadir, scenario, closing={"max_full_attempts": 2, "alert_after_failures": 2})
+    truth, db, events, log = run_close(
+        tmp_path, sample_datadir, scenario, closing={"max_full_attempts": 2, "alert_after_failures": 2}
+    )
     assert db["trades"][0]["is_open"] == 0, log[-3000:]
     assert [e["data"]["close_type"] for e in kinds(events, "close_attempt")] == ["full", "full"]
     assert kinds(events, "close_escalated")[0]["data"]["reason"] == "2 failed full closes"
@@ -119,7 +133,9 @@ def test_rate_limited_close_waits_for_retry_after(tmp_path, sample_datadir):
 def test_position_above_market_lot_size_is_closed_in_chunks(tmp_path, sample_datadir):
     scenario = '[[markets]]\nsymbol = "BTCUSDT"\nmarket_max_qty = 0.004\n'
     # the entry is a marketable limit order (LOT_SIZE allows it); a market close of it would exceed MARKET_LOT_SIZE
-    entry_limit = {"order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True}}
+    entry_limit = {
+        "order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True}
+    }
     truth, db, events, log = run_close(tmp_path, sample_datadir, scenario, extra=entry_limit)
     [trade] = db["trades"]
     assert trade["is_open"] == 0, log[-3000:]
@@ -135,11 +151,16 @@ def test_position_above_market_lot_size_is_closed_in_chunks(tmp_path, sample_dat
 def test_a_chunk_refused_for_margin_is_verified_and_chunking_goes_on(tmp_path, sample_datadir):
     # the second chunk is refused with -2019: the close looks at the position, then sends the rest in chunks.
     # The exit is the aged policy's (the strategy never exits itself), so only the chunk path can finish it.
-    scenario = ('[[markets]]\nsymbol = "BTCUSDT"\nmarket_max_qty = 0.004\n\n'
-                '[[faults]]\nkind = "insufficient_margin"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [2]\n')  # fmt: skip
+    scenario = (
+        '[[markets]]\nsymbol = "BTCUSDT"\nmarket_max_qty = 0.004\n\n'
+        '[[faults]]\nkind = "insufficient_margin"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [2]\n'
+    )
     aged = {"max_age": "4s", "grace_period": "1s", "step_interval": "1s", "loss_step_pct": 5, "max_loss_pct": 50}
-    extra = {"order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True},
-             "rehearsal_hold_seconds": 10**6, "robust_plugin": {**PLUGIN, "aged": aged}}  # fmt: skip
+    extra = {
+        "order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True},
+        "rehearsal_hold_seconds": 10**6,
+        "robust_plugin": {**PLUGIN, "aged": aged},
+    }
     truth, db, events, log = run_close(tmp_path, sample_datadir, scenario, extra=extra)
     [trade] = db["trades"]
     assert trade["is_open"] == 0 and not truth["positions"], log[-3000:]
@@ -164,7 +185,9 @@ def test_position_closed_outside_the_bot_is_reconciled_without_an_order(tmp_path
 
     # without a stop order on the exchange, freqtrade's own wallet check recovers the trade (with one
     # open, freqtrade skips that check and the alert asks the user for /reload_trade)
-    no_stop = {"order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": False}}
+    no_stop = {
+        "order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": False}
+    }
     truth, db, events, log = run_close(tmp_path, sample_datadir, "", during=close_outside, extra=no_stop)
     [trade] = db["trades"]
     assert trade["is_open"] == 0 and trade["exit_reason"] == "sold_on_exchange", log[-3000:]
@@ -218,10 +241,14 @@ def test_position_shrank_outside_the_close_matches_the_real_size(tmp_path, sampl
         state = venue_state(venue.base_url)
         if not shrunk and state["positions"]:
             body = b'{"action": "open", "symbol": "BTCUSDT", "side": "SELL", "quantity": "0.004"}'  # someone sells part
-            urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10)
+            urllib.request.urlopen(
+                urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10
+            )
             shrunk.append(True)
 
-    no_stop = {"order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": False}}
+    no_stop = {
+        "order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": False}
+    }
     truth, db, events, log = run_close(tmp_path, sample_datadir, "", during=shrink, extra=no_stop)
     [trade] = db["trades"]
     assert trade["is_open"] == 0, log[-3000:]

@@ -4,22 +4,22 @@ stage changes are recorded once (not once per loop), survive a restart, and exit
 from __future__ import annotations
 
 from copy import deepcopy as _deepcopy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freqtrade.enums import TradingMode
 from freqtrade.persistence import Order, Trade, init_db
 
-from robust_plugin.core.aging import AgedPolicy
 from robust_plugin.adapter.aged_exits import AgedExits
 from robust_plugin.adapter.journal import AgedJournal
+from robust_plugin.core.aging import AgedPolicy
 from robust_plugin.core.trade_state import CUSTOM_DATA_KEY
 from robust_plugin.store import EventStore
 
 pytestmark = pytest.mark.integration
 
 HOUR = 3600.0
-OPENED = datetime(2026, 9, 1, tzinfo=timezone.utc)
+OPENED = datetime(2026, 9, 1, tzinfo=UTC)
 POLICY = AgedPolicy(
     max_age=24 * HOUR,
     grace_period=6 * HOUR,

@@ -40,7 +40,11 @@ def scrape(port: int) -> dict[tuple[str, tuple], float]:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
     except OSError:
         return {}  # not serving yet
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
 
 
 def values(samples: dict, name: str, **labels: str) -> list[float]:
@@ -73,9 +77,14 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
                 request = urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST")
                 urllib.request.urlopen(request, timeout=10)
                 opened.append(True)
-            return (all_trades_closed(tmp_path) and seen("robust_plugin_close_attempts_total", outcome="failed")
-                    and seen("robust_plugin_findings_total") and seen("robust_plugin_alerts_total")
-                    and seen("robust_plugin_settlement_outcomes_total") and seen("robust_plugin_aged_trades"))  # fmt: skip
+            return (
+                all_trades_closed(tmp_path)
+                and seen("robust_plugin_close_attempts_total", outcome="failed")
+                and seen("robust_plugin_findings_total")
+                and seen("robust_plugin_alerts_total")
+                and seen("robust_plugin_settlement_outcomes_total")
+                and seen("robust_plugin_aged_trades")
+            )
 
         log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=everything_seen, timeout=110)
     assert any(scrapes), log[-3000:]
@@ -114,11 +123,19 @@ def test_a_metrics_port_in_use_is_one_error_naming_the_key_and_the_bot_keeps_tra
         extra = {"robust_plugin": plugin, "rehearsal_hold_seconds": 3}
         with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=tmp_path / "scenario.toml") as venue:
             config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
-            log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy",
-                            until=lambda: all_trades_closed(tmp_path), timeout=90)  # fmt: skip
+            log = run_trade(
+                config,
+                tmp_path,
+                sample_datadir,
+                "RobustRehearsalStrategy",
+                until=lambda: all_trades_closed(tmp_path),
+                timeout=90,
+            )
     records = [" ".join(r.split()) for r in re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:)", log)]  # the console wraps lines
     errors = [r for r in records if " - ERROR - " in r]
-    assert len(errors) == 1 and "robust_plugin.metrics.port" in errors[0] and str(port) in errors[0], errors or log[-3000:]
+    assert len(errors) == 1 and "robust_plugin.metrics.port" in errors[0] and str(port) in errors[0], (
+        errors or log[-3000:]
+    )
     assert all_trades_closed(tmp_path), log[-3000:]
     kinds = [e["kind"] for e in plugin_events(tmp_path)]
     assert "close_attempt" in kinds and "close_filled" in kinds  # events still recorded

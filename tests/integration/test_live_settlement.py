@@ -7,7 +7,14 @@ import urllib.request
 import pytest
 
 from robust_plugin.venue.process import run_venue
-from tests.integration.live_harness import all_trades_closed, freqtrade_db, live_config, plugin_events, run_trade, venue_state
+from tests.integration.live_harness import (
+    all_trades_closed,
+    freqtrade_db,
+    live_config,
+    plugin_events,
+    run_trade,
+    venue_state,
+)
 
 pytestmark = pytest.mark.integration
 KEY, SECRET = "settle-key", "settle-secret"
@@ -44,8 +51,9 @@ def kinds(events, kind):
 
 
 def test_position_visible_after_a_few_polls_is_verified_without_alert(tmp_path, sample_datadir):
-    truth, db, events, log = run_settle(tmp_path, sample_datadir, '[[faults]]\nkind = "position_lag"\nseconds = 5\n',
-                                        {}, hold=15)  # fmt: skip
+    truth, db, events, log = run_settle(
+        tmp_path, sample_datadir, '[[faults]]\nkind = "position_lag"\nseconds = 5\n', {}, hold=15
+    )
     [verified] = kinds(events, "settlement_verified")
     assert 4.0 <= verified["data"]["lag_s"] <= 10.0, verified
     assert verified["data"]["checks"] >= 2
@@ -56,8 +64,14 @@ def test_position_visible_after_a_few_polls_is_verified_without_alert(tmp_path, 
 
 def test_a_long_visibility_lag_is_verified_late_never_rolled_back(tmp_path, sample_datadir):
     # 20 s: beyond the seed system's fixed 6 s window, which would have "rolled back" here
-    truth, db, events, log = run_settle(tmp_path, sample_datadir, '[[faults]]\nkind = "position_lag"\nseconds = 20\n',
-                                        {"settlement": {"late_after": "10s"}}, hold=5, timeout=150)  # fmt: skip
+    truth, db, events, log = run_settle(
+        tmp_path,
+        sample_datadir,
+        '[[faults]]\nkind = "position_lag"\nseconds = 20\n',
+        {"settlement": {"late_after": "10s"}},
+        hold=5,
+        timeout=150,
+    )
     [late] = kinds(events, "settlement_verified_late")
     assert late["data"]["lag_s"] >= 18
     assert not [e for e in events if e["severity"] == "critical"]
@@ -68,14 +82,21 @@ def test_a_long_visibility_lag_is_verified_late_never_rolled_back(tmp_path, samp
 
 
 def test_liquidation_right_after_entry_is_closed_immediately(tmp_path, sample_datadir):
-    truth, db, events, log = run_settle(tmp_path, sample_datadir, '[[faults]]\nkind = "liquidate_after_entry"\noccurrences = [1]\n',
-                                        {"settlement": {"late_after": "3s"}}, hold=300)  # fmt: skip
+    truth, db, events, log = run_settle(
+        tmp_path,
+        sample_datadir,
+        '[[faults]]\nkind = "liquidate_after_entry"\noccurrences = [1]\n',
+        {"settlement": {"late_after": "3s"}},
+        hold=300,
+    )
     [closed] = kinds(events, "settlement_closed_immediately")
     assert "liquidated" in closed["data"]["detail"]
     assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "entry settlement: closed_immediately"]
     [trade] = db["trades"]
     assert trade["is_open"] == 0, log[-3000:]
-    assert not [o for o in truth["orders"] if o["reduce_only"] and o["origin"] == "api"], "no close order for a gone position"
+    assert not [o for o in truth["orders"] if o["reduce_only"] and o["origin"] == "api"], (
+        "no close order for a gone position"
+    )
 
 
 def test_a_position_opened_outside_the_bot_is_reported_as_orphan_and_left_alone(tmp_path, sample_datadir):
@@ -84,14 +105,23 @@ def test_a_position_opened_outside_the_bot_is_reported_as_orphan_and_left_alone(
     def open_outside(venue):
         if not opened:
             body = b'{"action": "open", "symbol": "ETHUSDT", "side": "SELL", "quantity": "0.05"}'
-            urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10)
+            urllib.request.urlopen(
+                urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10
+            )
             opened.append(True)
 
     def orphan_reported(workdir, venue) -> bool:
         return bool(kinds(plugin_events(workdir), "finding_orphan"))
 
-    truth, db, events, log = run_settle(tmp_path, sample_datadir, "", {"reconcile": {"interval": "3s"}}, hold=600,
-                                        until=orphan_reported, during=open_outside)  # fmt: skip
+    truth, db, events, log = run_settle(
+        tmp_path,
+        sample_datadir,
+        "",
+        {"reconcile": {"interval": "3s"}},
+        hold=600,
+        until=orphan_reported,
+        during=open_outside,
+    )
     [orphan] = kinds(events, "finding_orphan")
     assert orphan["severity"] == "critical" and orphan["data"]["exchange_amount"] == 0.05
     assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "reconciliation: orphan"]
@@ -113,8 +143,22 @@ def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restar
     extra = {"robust_plugin": {"aged": {"enabled": False}}, "rehearsal_hold_seconds": 600}
     with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
         config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
-        command = [sys.executable, "-m", "freqtrade", "trade", "--config", str(config), "--userdir", str(tmp_path),
-                   "--datadir", str(sample_datadir), "--strategy-path", str(STRATEGIES), "--strategy", "RobustRehearsalStrategy"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "freqtrade",
+            "trade",
+            "--config",
+            str(config),
+            "--userdir",
+            str(tmp_path),
+            "--datadir",
+            str(sample_datadir),
+            "--strategy-path",
+            str(STRATEGIES),
+            "--strategy",
+            "RobustRehearsalStrategy",
+        ]
 
         def wait_for(condition, timeout=90):
             deadline = time.monotonic() + timeout
@@ -124,7 +168,9 @@ def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restar
 
         with (tmp_path / "first.log").open("w") as out:
             first = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-            assert wait_for(lambda: kinds(plugin_events(tmp_path), "settlement_started")), (tmp_path / "first.log").read_text()[-2000:]
+            assert wait_for(lambda: kinds(plugin_events(tmp_path), "settlement_started")), (
+                tmp_path / "first.log"
+            ).read_text()[-2000:]
             first.send_signal(signal.SIGKILL)  # between the fill and its verification (the position is still hidden)
             first.wait()
         assert not [e for e in plugin_events(tmp_path) if e["kind"].startswith("settlement_verified")]
@@ -132,7 +178,9 @@ def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restar
         with (tmp_path / "second.log").open("w") as out:
             second = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
             try:
-                assert wait_for(lambda: [e for e in plugin_events(tmp_path) if e["kind"].startswith("settlement_verified")])
+                assert wait_for(
+                    lambda: [e for e in plugin_events(tmp_path) if e["kind"].startswith("settlement_verified")]
+                )
                 time.sleep(3)  # a few more loops: nothing may be reported twice
             finally:
                 second.send_signal(signal.SIGINT)
@@ -153,14 +201,23 @@ def test_an_open_trade_whose_position_was_closed_outside_is_reported_as_ghost(tm
         state = venue_state(venue.base_url)
         if not closed and state["positions"] and state["algo_orders"]:  # freqtrade's stop is open: it will not notice
             body = b'{"action": "close", "symbol": "BTCUSDT"}'
-            urllib.request.urlopen(urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10)
+            urllib.request.urlopen(
+                urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10
+            )
             closed.append(True)
 
     def ghost_reported(workdir, venue) -> bool:
         return bool(kinds(plugin_events(workdir), "finding_ghost"))
 
-    truth, db, events, log = run_settle(tmp_path, sample_datadir, "", {"reconcile": {"interval": "3s", "grace": "5s"}},
-                                        hold=600, until=ghost_reported, during=close_outside)  # fmt: skip
+    truth, db, events, log = run_settle(
+        tmp_path,
+        sample_datadir,
+        "",
+        {"reconcile": {"interval": "3s", "grace": "5s"}},
+        hold=600,
+        until=ghost_reported,
+        during=close_outside,
+    )
     [ghost] = kinds(events, "finding_ghost")
     assert ghost["trade_id"] == 1 and ghost["data"]["exchange_amount"] == 0.0, log[-2000:]
     assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "reconciliation: ghost"]
@@ -171,8 +228,14 @@ def test_an_entry_reported_filled_with_nothing_in_the_history_is_never_filled(tm
         return bool(kinds(plugin_events(workdir), "settlement_never_filled"))
 
     scenario = '[[faults]]\nkind = "phantom_fill"\nreduce_only = false\noccurrences = [1]\n'
-    truth, db, events, log = run_settle(tmp_path, sample_datadir, scenario, {"settlement": {"deadline": "12s", "late_after": "4s"}},
-                                        hold=600, until=decided)  # fmt: skip
+    truth, db, events, log = run_settle(
+        tmp_path,
+        sample_datadir,
+        scenario,
+        {"settlement": {"deadline": "12s", "late_after": "4s"}},
+        hold=600,
+        until=decided,
+    )
     [never] = kinds(events, "settlement_never_filled")
     assert never["trade_id"] == 1, log[-2000:]
     assert [e for e in kinds(events, "alert") if e["data"]["subject"] == "entry settlement: never_filled"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.live_harness import freqtrade_db, live_config, run_trade, venue_state
 from robust_plugin.venue.process import run_venue
+from tests.integration.live_harness import freqtrade_db, live_config, run_trade, venue_state
 
 pytestmark = pytest.mark.integration
 KEY, SECRET = "live-key", "live-secret"

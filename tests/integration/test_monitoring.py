@@ -13,8 +13,8 @@ from typing import Any
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from robust_plugin.core import metric_rules as core
 from robust_plugin.adapter.metrics import MetricsExporter
+from robust_plugin.core import metric_rules as core
 from robust_plugin.monitoring import ALERT_RULES, GRAFANA_DASHBOARD
 from tests.conftest import require_binary
 
@@ -34,9 +34,13 @@ class Ev:
 def served_names() -> set[str]:
     """Sample names the exporter serves once each kind of event has happened."""
     exporter = MetricsExporter("bot-a", "binance")
-    for event in (Ev("close_failed", 1, data={"failure_class": "network"}), Ev("settlement_verified", 1, data={"lag_s": 2.0}),
-                  Ev("finding_orphan", None, data={"exchange_amount": 0.05}), Ev("aged_stage", 1, data={"phase": "grace"}),
-                  Ev("alert", 1, severity="warning")):  # fmt: skip
+    for event in (
+        Ev("close_failed", 1, data={"failure_class": "network"}),
+        Ev("settlement_verified", 1, data={"lag_s": 2.0}),
+        Ev("finding_orphan", None, data={"exchange_amount": 0.05}),
+        Ev("aged_stage", 1, data={"phase": "grace"}),
+        Ev("alert", 1, severity="warning"),
+    ):
         exporter(event)
     text = generate_latest(exporter.registry).decode()
     return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
@@ -113,8 +117,12 @@ def test_alerts_fire_when_they_should(tmp_path):
         # a pair failing for long: 5 failures long ago, then one more per minute from minute 21
         (f'{failed},pair="ETH/USDT:USDT",failure_class="rate_limit"}}', _values(*["5"] * 21, "6 7 8 8")),
         # one verification per minute, all between 10 and 15 s; another bot's all below 5 s
-        (f'{lag},le="10.0"}}', "0+0x60"), (f'{lag},le="15.0"}}', "0+1x60"), (f'{lag},le="+Inf"}}', "0+1x60"),
-        (f'{fast},le="5.0"}}', "0+1x60"), (f'{fast},le="10.0"}}', "0+1x60"), (f'{fast},le="+Inf"}}', "0+1x60"),
+        (f'{lag},le="10.0"}}', "0+0x60"),
+        (f'{lag},le="15.0"}}', "0+1x60"),
+        (f'{lag},le="+Inf"}}', "0+1x60"),
+        (f'{fast},le="5.0"}}', "0+1x60"),
+        (f'{fast},le="10.0"}}', "0+1x60"),
+        (f'{fast},le="+Inf"}}', "0+1x60"),
     ]
 
     def alert(name, at, *labels):
@@ -126,16 +134,31 @@ def test_alerts_fire_when_they_should(tmp_path):
         alert("RobustPluginOrphanSuspected", "3m", {**bot, "pair": "ETH/USDT:USDT", "severity": "critical"}),
         alert("RobustPluginUnprotectedPosition", "2m"),
         alert("RobustPluginUnprotectedPosition", "3m", {**bot, "pair": "BTC/USDT:USDT", "severity": "critical"}),
-        alert("RobustPluginUnprotectedPosition", "4m"),  # resolved: the exporter removed the series (stale at the next scrape)
+        alert(
+            "RobustPluginUnprotectedPosition", "4m"
+        ),  # resolved: the exporter removed the series (stale at the next scrape)
         alert("RobustPluginRepeatedCloseFailures", "21m"),
         alert("RobustPluginRepeatedCloseFailures", "22m", {**bot, "pair": "BTC/USDT:USDT", "severity": "warning"}),
-        alert("RobustPluginRepeatedCloseFailures", "23m", {**bot, "pair": "BTC/USDT:USDT", "severity": "warning"},
-              {**bot, "pair": "ETH/USDT:USDT", "severity": "warning"}),
+        alert(
+            "RobustPluginRepeatedCloseFailures",
+            "23m",
+            {**bot, "pair": "BTC/USDT:USDT", "severity": "warning"},
+            {**bot, "pair": "ETH/USDT:USDT", "severity": "warning"},
+        ),
         alert("RobustPluginHighVerificationLag", "3m"),  # pending: not yet 5 minutes
         alert("RobustPluginHighVerificationLag", "40m", {**bot, "severity": "warning"}),  # and not the fast bot
     ]
-    spec = {"rule_files": [str(rules)], "evaluation_interval": "1m",
-            "tests": [{"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in series], "alert_rule_test": cases}]}  # fmt: skip
+    spec = {
+        "rule_files": [str(rules)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": s, "values": v} for s, v in series],
+                "alert_rule_test": cases,
+            }
+        ],
+    }
     test_file = tmp_path / "alert_tests.yml"
     test_file.write_text(json.dumps(spec, indent=1))  # JSON is YAML
     result = subprocess.run([promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=60)

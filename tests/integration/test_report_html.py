@@ -20,8 +20,14 @@ from tests.conftest import require_binary
 
 pytestmark = pytest.mark.integration
 
-AGED = {"max_age": "12h", "grace_period": "4h", "step_interval": "1h", "loss_step_pct": 0.5, "max_loss_pct": 3.0,
-        "force_close_after": "48h"}  # fmt: skip
+AGED = {
+    "max_age": "12h",
+    "grace_period": "4h",
+    "step_interval": "1h",
+    "loss_step_pct": 0.5,
+    "max_loss_pct": 3.0,
+    "force_close_after": "48h",
+}
 
 
 def decode_png(path: Path) -> np.ndarray:
@@ -91,15 +97,32 @@ def pixels_of(image: np.ndarray, colour: str, tolerance: int = 10) -> int:
 
 
 def screenshot(chromium: str, page: Path, png: Path) -> np.ndarray:
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={png}",
-                    "--window-size=1400,2000", "--virtual-time-budget=10000", page.resolve().as_uri()],
-                   check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={png}",
+            "--window-size=1400,2000",
+            "--virtual-time-budget=10000",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return decode_png(png)
 
 
 def report(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "robust_plugin.report.cli", "report", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "robust_plugin.report.cli", "report", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +133,38 @@ def backtest_result(tmp_path_factory, sample_venue, sample_datadir) -> Path:
     results = tmp / "backtest_results"
     results.mkdir()
     (tmp / "user_data").mkdir()
-    done = subprocess.run([sys.executable, "-m", "freqtrade", "backtesting", "--config", str(EXAMPLE_CONFIG),
-                           "--config", str(override), "--userdir", str(tmp / "user_data"), "--datadir", str(sample_datadir),
-                           "--strategy-path", str(ROOT / "user_data" / "strategies"), "--strategy", "SampleAgedStrategy",
-                           "--export", "trades", "--cache", "none", "--backtest-directory", str(results),
-                           "--timerange", "20260810-"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "freqtrade",
+            "backtesting",
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "--config",
+            str(override),
+            "--userdir",
+            str(tmp / "user_data"),
+            "--datadir",
+            str(sample_datadir),
+            "--strategy-path",
+            str(ROOT / "user_data" / "strategies"),
+            "--strategy",
+            "SampleAgedStrategy",
+            "--export",
+            "trades",
+            "--cache",
+            "none",
+            "--backtest-directory",
+            str(results),
+            "--timerange",
+            "20260810-",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return results
 
@@ -146,8 +195,19 @@ def test_report_on_a_backtest_renders_the_staircase_in_chromium(tmp_path, backte
     off = tmp_path / "aged-off.json"
     off.write_text(json.dumps({"robust_plugin": {"aged": {"enabled": False}}}))
     control = tmp_path / "control.html"
-    assert report("--backtest", str(backtest_result), "--datadir", str(sample_datadir), "--config", str(off),
-                  "--out", str(control)).returncode == 0  # fmt: skip
+    assert (
+        report(
+            "--backtest",
+            str(backtest_result),
+            "--datadir",
+            str(sample_datadir),
+            "--config",
+            str(off),
+            "--out",
+            str(control),
+        ).returncode
+        == 0
+    )
     control_image = screenshot(chromium, control, tmp_path / "control.png")
     assert pixels_of(control_image, PRICE_COLOUR) > 500
     assert pixels_of(control_image, STAIRCASE_COLOUR) == 0
@@ -158,12 +218,27 @@ def test_report_arguments_and_missing_inputs_get_one_clear_line(tmp_path, backte
         (["--backtest", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")], "backtest result not found"),
         (["--backtest", str(tmp_path), "--out", str(tmp_path / "r.html")], "no backtest result in"),
         (["--backtest", str(backtest_result), "--out", str(tmp_path / "r.txt")], "--out must name an .html file"),
-        (["--backtest", str(backtest_result), "--datadir", str(tmp_path / "nodata"), "--out", str(tmp_path / "r.html")],
-         "--datadir not found"),
-        (["--backtest", str(backtest_result), "--strategy", "Nope", "--out", str(tmp_path / "r.html")], "--strategy Nope"),
+        (
+            [
+                "--backtest",
+                str(backtest_result),
+                "--datadir",
+                str(tmp_path / "nodata"),
+                "--out",
+                str(tmp_path / "r.html"),
+            ],
+            "--datadir not found",
+        ),
+        (
+            ["--backtest", str(backtest_result), "--strategy", "Nope", "--out", str(tmp_path / "r.html")],
+            "--strategy Nope",
+        ),
         (["--db", str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "r.html")], "freqtrade database not found"),
-        (["--backtest", str(backtest_result), "--db", "x.sqlite", "--out", str(tmp_path / "r.html")], "not allowed with"),
-    ]  # fmt: skip
+        (
+            ["--backtest", str(backtest_result), "--db", "x.sqlite", "--out", str(tmp_path / "r.html")],
+            "not allowed with",
+        ),
+    ]
     for args, message in cases:
         done = report(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)

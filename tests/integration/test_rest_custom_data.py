@@ -13,7 +13,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,8 +27,14 @@ from tests.integration.live_harness import all_trades_closed, freqtrade_db, live
 pytestmark = pytest.mark.integration
 KEY, SECRET = "rest-key", "rest-secret"
 USER, PASSWORD = "operator", "rest-password"
-AGED = {"max_age": "15s", "grace_period": "10s", "step_interval": "5s", "loss_step_pct": 0.5, "max_loss_pct": 2.0,
-        "force_close_after": "45s"}  # fmt: skip
+AGED = {
+    "max_age": "15s",
+    "grace_period": "10s",
+    "step_interval": "5s",
+    "loss_step_pct": 0.5,
+    "max_loss_pct": 2.0,
+    "force_close_after": "45s",
+}
 # The first close order is lost to a disconnect (-1001): one failed attempt of class "network", then a retry.
 SCENARIO = '[[faults]]\nkind = "disconnect"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1]\n'
 
@@ -62,13 +68,24 @@ def live_run(tmp_path_factory, sample_datadir):
     scenario.write_text(SCENARIO)
     extra = {
         "rehearsal_hold_seconds": 3600,  # the strategy never exits by itself: the aged policy does
-        "robust_plugin": {"aged": AGED, "closing": {"backoff_initial": "1s", "backoff_max": "2s", "alert_after_failures": 1},
-                          "settlement": {"late_after": "30s"}},  # a busy test machine is not a slow exchange
-        "api_server": {"enabled": True, "listen_ip_address": "127.0.0.1", "listen_port": port, "verbosity": "error",
-                       "enable_openapi": False, "jwt_secret_key": "rest-test-jwt-secret-of-32-characters-at-least",
-                       "ws_token": "rest-test-websocket-token",
-                       "CORS_origins": [], "username": USER, "password": PASSWORD},
-    }  # fmt: skip
+        "robust_plugin": {
+            "aged": AGED,
+            "closing": {"backoff_initial": "1s", "backoff_max": "2s", "alert_after_failures": 1},
+            "settlement": {"late_after": "30s"},
+        },  # a busy test machine is not a slow exchange
+        "api_server": {
+            "enabled": True,
+            "listen_ip_address": "127.0.0.1",
+            "listen_port": port,
+            "verbosity": "error",
+            "enable_openapi": False,
+            "jwt_secret_key": "rest-test-jwt-secret-of-32-characters-at-least",
+            "ws_token": "rest-test-websocket-token",
+            "CORS_origins": [],
+            "username": USER,
+            "password": PASSWORD,
+        },
+    }
     seen: dict = {"open": None, "closed": None, "status": None}
 
     def watch() -> bool:
@@ -82,7 +99,11 @@ def live_run(tmp_path_factory, sample_datadir):
             seen["open"] = value
             seen["status"] = run_cli("status", "--db", str(workdir / "trades.sqlite"))
         closing = value.get("closing") or {}
-        if all_trades_closed(workdir) and closing.get("status") == "closed" and (value.get("settlement") or {}).get("outcome"):
+        if (
+            all_trades_closed(workdir)
+            and closing.get("status") == "closed"
+            and (value.get("settlement") or {}).get("outcome")
+        ):
             seen["closed"] = value
             return True
         return False
@@ -96,8 +117,9 @@ def live_run(tmp_path_factory, sample_datadir):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "robust_plugin.report.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "robust_plugin.report.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_rest_api_shows_the_plugins_state_of_a_live_trade(live_run):
@@ -154,8 +176,9 @@ def test_status_events_and_alerts_print_tables_of_the_live_run(live_run, capsys)
 def test_report_of_the_live_run_shows_settlement_lags_and_close_attempts(live_run, tmp_path):
     workdir = live_run["workdir"]
     page = tmp_path / "live.html"
-    done = run_cli("report", "--db", str(workdir / "trades.sqlite"), "--config", str(workdir / "config.json"),
-                   "--out", str(page))  # fmt: skip
+    done = run_cli(
+        "report", "--db", str(workdir / "trades.sqlite"), "--config", str(workdir / "config.json"), "--out", str(page)
+    )
     assert done.returncode == 0, done.stderr
     text = page.read_text()
     closing = live_run["seen"]["closed"]["closing"]
@@ -164,9 +187,17 @@ def test_report_of_the_live_run_shows_settlement_lags_and_close_attempts(live_ru
     assert "network" in text and "Entry settlement" in text and "verified" in text
     assert "Aged trades (1)" in text and text.count('class="plotly-graph-div"') == 1
     # The charted staircase holds every target the plugin recorded live (same policy, same price grid).
-    inputs = live_inputs(str(workdir / "trades.sqlite"), store=None, config_path=workdir / "config.json", datadir=None,
-                         now=datetime.now(timezone.utc))  # fmt: skip
+    inputs = live_inputs(
+        str(workdir / "trades.sqlite"),
+        store=None,
+        config_path=workdir / "config.json",
+        datadir=None,
+        now=datetime.now(UTC),
+    )
     [trade] = aged_trades(inputs)
     charted = [step.price for step in trade_steps(inputs, trade) if step.price is not None]
     recorded = [e["data"]["target"] for e in live_run["events"] if e["kind"] == "aged_stage"]
-    assert recorded and all(any(math.isclose(r, c, rel_tol=1e-9) for c in charted) for r in recorded), (recorded, charted)
+    assert recorded and all(any(math.isclose(r, c, rel_tol=1e-9) for c in charted) for r in recorded), (
+        recorded,
+        charted,
+    )

@@ -4,7 +4,7 @@ stop order is open on the exchange, and which trades closed recently."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freqtrade.enums import TradingMode
@@ -14,22 +14,47 @@ from robust_plugin.adapter.trade_rows import TradeRow, closed_trade_rows, load_t
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2026, 9, 2, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 9, 2, 12, tzinfo=UTC)
 
 
 def _trade(pair: str, *, short: bool = False, is_open: bool = True, closed: datetime | None = None) -> Trade:
-    trade = Trade(pair=pair, base_currency=pair.split("/")[0], stake_currency="USDT", open_rate=100.0, amount=2.0,
-                  amount_requested=2.0, stake_amount=100.0, fee_open=0.0005, fee_close=0.0005, leverage=2.0,
-                  is_short=short, open_date=NOW - timedelta(hours=3), exchange="binance",
-                  trading_mode=TradingMode.FUTURES, is_open=is_open, close_date=closed)  # fmt: skip
+    trade = Trade(
+        pair=pair,
+        base_currency=pair.split("/")[0],
+        stake_currency="USDT",
+        open_rate=100.0,
+        amount=2.0,
+        amount_requested=2.0,
+        stake_amount=100.0,
+        fee_open=0.0005,
+        fee_close=0.0005,
+        leverage=2.0,
+        is_short=short,
+        open_date=NOW - timedelta(hours=3),
+        exchange="binance",
+        trading_mode=TradingMode.FUTURES,
+        is_open=is_open,
+        close_date=closed,
+    )
     Trade.session.add(trade)
     return trade
 
 
 def _order(trade: Trade, side: str, *, is_open: bool, order_id: str) -> None:
-    trade.orders.append(Order(ft_order_side=side, ft_pair=trade.pair, ft_is_open=is_open, ft_amount=trade.amount,
-                              ft_price=90.0, order_id=order_id, status="open" if is_open else "canceled",
-                              side="sell", order_type="stop_market", amount=trade.amount))  # fmt: skip
+    trade.orders.append(
+        Order(
+            ft_order_side=side,
+            ft_pair=trade.pair,
+            ft_is_open=is_open,
+            ft_amount=trade.amount,
+            ft_price=90.0,
+            order_id=order_id,
+            status="open" if is_open else "canceled",
+            side="sell",
+            order_type="stop_market",
+            amount=trade.amount,
+        )
+    )
 
 
 @pytest.fixture
@@ -56,8 +81,9 @@ def test_open_rows_match_freqtrades_trades(trades, held):
     assert not Trade.session.identity_map or held  # the rows loaded no trade objects
     assert set(rows) == {t.id for t in Trade.get_open_trades()}
     for trade in Trade.get_open_trades():
-        assert rows[trade.id] == TradeRow(trade.id, trade.pair, trade.is_short, trade.amount, trade.open_date_utc,
-                                          trade.has_open_sl_orders)  # fmt: skip
+        assert rows[trade.id] == TradeRow(
+            trade.id, trade.pair, trade.is_short, trade.amount, trade.open_date_utc, trade.has_open_sl_orders
+        )
     protected, bare = (rows[t.id] for t in sorted(Trade.get_open_trades(), key=lambda t: t.pair))
     assert protected.has_open_sl_orders and not bare.has_open_sl_orders
     assert bare.is_short and bare.open_date_utc.tzinfo is not None
@@ -75,7 +101,10 @@ def test_rows_see_freqtrades_changes_not_yet_committed(trades):
 def test_closed_rows_are_the_trades_closed_after_the_given_time(trades):
     recent = closed_trade_rows((NOW - timedelta(minutes=1)).timestamp())
     assert [row.pair for row in recent] == ["SOL/USDT:USDT"]
-    assert {row.pair for row in closed_trade_rows((NOW - timedelta(days=1)).timestamp())} == {"SOL/USDT:USDT", "XRP/USDT:USDT"}
+    assert {row.pair for row in closed_trade_rows((NOW - timedelta(days=1)).timestamp())} == {
+        "SOL/USDT:USDT",
+        "XRP/USDT:USDT",
+    }
     assert closed_trade_rows(NOW.timestamp()) == []
 
 

@@ -1,13 +1,13 @@
 """One bot process for the concurrency test: waits for the go signal, opens the store, writes N events.
 
-    python -m tests.store.bot_writer URL BOT_NAME N READY_FILE GO_FILE
+python -m tests.store.bot_writer URL BOT_NAME N READY_FILE GO_FILE
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from robust_plugin.store import Event, EventStore
@@ -22,8 +22,15 @@ def main(url: str, bot_name: str, count: int, ready: Path, go: Path) -> None:
         time.sleep(0.005)
     store = EventStore(url, bot_name)
     for seq in range(count):
-        store.record(Event(kind="aged_phase", created_at=datetime.now(timezone.utc), trade_id=seq % 7,
-                           pair="BTC/USDT:USDT", data={"seq": seq}))  # fmt: skip
+        store.record(
+            Event(
+                kind="aged_phase",
+                created_at=datetime.now(UTC),
+                trade_id=seq % 7,
+                pair="BTC/USDT:USDT",
+                data={"seq": seq},
+            )
+        )
     store.close()
     print(f"{bot_name} wrote {count} at revision {store.revision}")
 

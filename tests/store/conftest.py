@@ -23,7 +23,9 @@ DATABASES = ["sqlite", "postgresql"]
 
 def postgres_binary(name: str) -> str:
     """``name`` from the newest Debian PostgreSQL install (``/usr/lib/postgresql/<version>/bin``), else PATH."""
-    installed = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[-3]), reverse=True)
+    installed = sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[-3]), reverse=True
+    )
     return require_binary(*installed, name)
 
 
@@ -44,7 +46,9 @@ class PostgresServer:
     def new_database(self) -> str:
         """A fresh, empty database on the server; its SQLAlchemy URL."""
         name = f"robust_store_{os.getpid()}_{next(self._names)}"
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -70,13 +74,27 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         run(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         # fsync off: a throwaway server; -k: its socket stays in our directory
-        run(pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60",
-            "-o", f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c max_connections=50", "start")  # fmt: skip
+        run(
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c max_connections=50",
+            "start",
+        )
         yield PostgresServer(port)
     finally:
         if (data / "postmaster.pid").exists():
-            subprocess.run([*as_postgres, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                           capture_output=True, timeout=60)  # fmt: skip
+            subprocess.run(
+                [*as_postgres, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+                timeout=60,
+            )
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -23,11 +23,15 @@ def test_three_bot_processes_writing_at_once_lose_nothing(store_url, tmp_path):
     for bot in BOTS:
         ready = tmp_path / f"{bot}.ready"
         args = [sys.executable, "-m", "tests.store.bot_writer", store_url, bot, str(PER_BOT), str(ready), str(go)]
-        procs.append((bot, ready, subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        procs.append(
+            (bot, ready, subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        )
     deadline = time.monotonic() + 60
     while not all(ready.exists() for _, ready, _ in procs):
         assert time.monotonic() < deadline, "bot processes did not start"
-        assert all(p.poll() is None for _, _, p in procs), [p.communicate() for _, _, p in procs if p.poll() is not None]
+        assert all(p.poll() is None for _, _, p in procs), [
+            p.communicate() for _, _, p in procs if p.poll() is not None
+        ]
         time.sleep(0.01)
     go.touch()
     for bot, _, proc in procs:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -10,21 +10,44 @@ from sqlalchemy import create_engine, text
 from robust_plugin.store import Event, EventStore, StoreConfigError
 from tests.store.conftest import _free_port
 
-T0 = datetime(2026, 9, 1, 12, 0, 0, 250_000, tzinfo=timezone.utc)
+T0 = datetime(2026, 9, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 PARIS_SUMMER = timezone(timedelta(hours=2))
 
 
 def test_events_round_trip_with_filters_and_aware_utc_times(store_url):
     store = EventStore(store_url, "bot-a")
     written = [
-        store.record(Event(kind="aged_phase", created_at=T0, trade_id=1, pair="BTC/USDT:USDT", data={"phase": "grace"})),
-        store.record(Event(kind="close_failed", created_at=(T0 + timedelta(minutes=5)).astimezone(PARIS_SUMMER),
-                           trade_id=1, pair="BTC/USDT:USDT", severity="warning", data={"failure_class": "network"})),
-        store.record(Event(kind="aged_phase", created_at=(T0 + timedelta(minutes=10)).replace(tzinfo=None),
-                           trade_id=2, pair="ETH/USDT:USDT", data={"phase": "progressive", "accepted_loss_pct": 1.5})),
-        store.record(Event(kind="alert", created_at=T0 + timedelta(hours=1), severity="critical",
-                           data={"subject": "reconciliation: orphan", "nested": {"qty": [0.5, 1]}})),
-    ]  # fmt: skip
+        store.record(
+            Event(kind="aged_phase", created_at=T0, trade_id=1, pair="BTC/USDT:USDT", data={"phase": "grace"})
+        ),
+        store.record(
+            Event(
+                kind="close_failed",
+                created_at=(T0 + timedelta(minutes=5)).astimezone(PARIS_SUMMER),
+                trade_id=1,
+                pair="BTC/USDT:USDT",
+                severity="warning",
+                data={"failure_class": "network"},
+            )
+        ),
+        store.record(
+            Event(
+                kind="aged_phase",
+                created_at=(T0 + timedelta(minutes=10)).replace(tzinfo=None),
+                trade_id=2,
+                pair="ETH/USDT:USDT",
+                data={"phase": "progressive", "accepted_loss_pct": 1.5},
+            )
+        ),
+        store.record(
+            Event(
+                kind="alert",
+                created_at=T0 + timedelta(hours=1),
+                severity="critical",
+                data={"subject": "reconciliation: orphan", "nested": {"qty": [0.5, 1]}},
+            )
+        ),
+    ]
     store.close()
 
     reader = EventStore(store_url, "cli")  # another process's view: the CLI opening the same store
@@ -60,7 +83,9 @@ def test_every_row_carries_its_bot_and_two_bots_see_only_their_own_rows(store_ur
     assert alpha.events(kind="alert", bot_name="alpha") == []
     assert len(alpha.events()) == 7  # unfiltered, the store is shared
     with alpha.engine.connect() as conn:  # in the table itself, not only through the API
-        names = conn.execute(text("SELECT bot_name, COUNT(*) FROM robust_events GROUP BY bot_name ORDER BY bot_name")).all()
+        names = conn.execute(
+            text("SELECT bot_name, COUNT(*) FROM robust_events GROUP BY bot_name ORDER BY bot_name")
+        ).all()
     assert [tuple(row) for row in names] == [("alpha", 3), ("beta", 4)]
     alpha.close()
     beta.close()
@@ -93,8 +118,12 @@ def test_postgresql_keeps_time_zones_and_answers_in_utc_whatever_the_session_zon
     EventStore(url, "bot-a").record(Event(kind="aged_exit", created_at=T0.astimezone(PARIS_SUMMER), trade_id=3))
     engine = create_engine(url)
     with engine.connect() as conn:
-        column = conn.execute(text("SELECT data_type FROM information_schema.columns "
-                                   "WHERE table_name = 'robust_events' AND column_name = 'created_at'")).scalar_one()  # fmt: skip
+        column = conn.execute(
+            text(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_name = 'robust_events' AND column_name = 'created_at'"
+            )
+        ).scalar_one()
         conn.execute(text("SET TIME ZONE 'Asia/Tokyo'"))
         in_tokyo = conn.execute(text("SELECT created_at::text FROM robust_events")).scalar_one()
     engine.dispose()
@@ -103,7 +132,7 @@ def test_postgresql_keeps_time_zones_and_answers_in_utc_whatever_the_session_zon
     # a bot whose connection runs in New York still reads UTC
     new_york = EventStore(url + "?options=-c%20TimeZone%3DAmerica/New_York", "bot-b")
     (event,) = new_york.events(trade_id=3)
-    assert event.created_at == T0 and event.created_at.tzinfo == timezone.utc
+    assert event.created_at == T0 and event.created_at.tzinfo == UTC
     new_york.close()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,13 +13,14 @@ from robust_plugin.store import Event, EventStore, migrate
 from robust_plugin.store.models import Base
 from robust_plugin.store.schema_plan import UnknownRevisionError
 
-T0 = datetime(2026, 8, 1, 8, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 8, 1, 8, 30, tzinfo=UTC)
 
 
 def _legacy_events_table(metadata: MetaData) -> Table:
     """The events table exactly as the plugin created it with ``create_all`` before it had migrations."""
     return Table(
-        "robust_events", metadata,
+        "robust_events",
+        metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("bot_name", String(100), nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
@@ -30,15 +31,22 @@ def _legacy_events_table(metadata: MetaData) -> Table:
         Column("data", JSON, nullable=False, default=dict),
         Index("ix_robust_events_trade", "trade_id", "kind"),
         Index("ix_robust_events_time", "created_at"),
-    )  # fmt: skip
+    )
 
 
 def _old_rows(n: int) -> list[dict]:
     return [
-        {"bot_name": f"bot-{i % 3}", "created_at": T0 + timedelta(minutes=i), "kind": "aged_phase" if i % 2 else "alert",
-         "severity": "info", "trade_id": i, "pair": "BTC/USDT:USDT", "data": {"seq": i, "note": "before the upgrade"}}
+        {
+            "bot_name": f"bot-{i % 3}",
+            "created_at": T0 + timedelta(minutes=i),
+            "kind": "aged_phase" if i % 2 else "alert",
+            "severity": "info",
+            "trade_id": i,
+            "pair": "BTC/USDT:USDT",
+            "data": {"seq": i, "note": "before the upgrade"},
+        }
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def _write_old_rows(url: str, rows: list[dict], *, create: bool) -> None:
@@ -133,9 +141,11 @@ def test_a_backtest_never_loads_the_migration_machinery():
     import subprocess
     import sys
 
-    probe = ("import sys, robust_plugin.adapter.mixin; print('alembic' in sys.modules); "
-             "import tempfile, pathlib; from robust_plugin.store import EventStore; "
-             "EventStore('sqlite:///' + str(pathlib.Path(tempfile.mkdtemp()) / 's.sqlite'), 'bot'); "
-             "print('alembic' in sys.modules)")  # fmt: skip
+    probe = (
+        "import sys, robust_plugin.adapter.mixin; print('alembic' in sys.modules); "
+        "import tempfile, pathlib; from robust_plugin.store import EventStore; "
+        "EventStore('sqlite:///' + str(pathlib.Path(tempfile.mkdtemp()) / 's.sqlite'), 'bot'); "
+        "print('alembic' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True).stdout
     assert out.split() == ["False", "True"]

@@ -203,6 +203,4 @@ def test_net_result_matches_freqtrade_profit_ratio(costs):
     )
     for move in (0.9, 1.0, 1.05):
         price = costs.entry_price * move
-        assert trade.calc_profit_ratio(price) / leverage == pytest.approx(
-            net_result(costs, price), abs=1e-7
-        )
+        assert trade.calc_profit_ratio(price) / leverage == pytest.approx(net_result(costs, price), abs=1e-7)

@@ -10,9 +10,13 @@ from robust_plugin.tools.bench import backtest_summary
 
 def _summary(plain, dormant, active=None):
     active = active or [d * 1.2 for d in dormant]
-    return backtest_summary({"plain": plain, "mixin_dormant": dormant, "mixin_active": active},
-                            {"plain": plain, "mixin_dormant": dormant, "mixin_active": active},
-                            {"plain": 10, "mixin_dormant": 10, "mixin_active": 12}, pairs=10, days=60)  # fmt: skip
+    return backtest_summary(
+        {"plain": plain, "mixin_dormant": dormant, "mixin_active": active},
+        {"plain": plain, "mixin_dormant": dormant, "mixin_active": active},
+        {"plain": 10, "mixin_dormant": 10, "mixin_active": 12},
+        pairs=10,
+        days=60,
+    )
 
 
 def test_one_lucky_plain_run_does_not_decide_the_ratio():

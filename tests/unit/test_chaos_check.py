@@ -11,15 +11,29 @@ from hypothesis import strategies as st
 from robust_plugin.tools import chaos_check as cc
 
 S = 1000  # ms
-LIMITS = cc.Limits(reconcile_interval_s=10, reconcile_grace_s=20, unprotected_after_s=30, settlement_deadline_s=60,
-                   alert_min_interval_s=60, close_backoff_max_s=10, slack_s=5)  # fmt: skip
+LIMITS = cc.Limits(
+    reconcile_interval_s=10,
+    reconcile_grace_s=20,
+    unprotected_after_s=30,
+    settlement_deadline_s=60,
+    alert_min_interval_s=60,
+    close_backoff_max_s=10,
+    slack_s=5,
+)
 BOTH_KILLS = (cc.Restart("close", 500 * S, 510 * S), cc.Restart("settlement", 600 * S, 610 * S))
 PAIR, SYMBOL = "BTC/USDT:USDT", "BTCUSDT"
 
 
 def truth(now=1000 * S, **parts) -> dict:
-    return {"now": now, "orders": [], "algo_orders": [], "position_history": [], "positions": [], "faults_fired": [],
-            **parts}  # fmt: skip
+    return {
+        "now": now,
+        "orders": [],
+        "algo_orders": [],
+        "position_history": [],
+        "positions": [],
+        "faults_fired": [],
+        **parts,
+    }
 
 
 def position(t, amount, symbol=SYMBOL) -> dict:
@@ -54,8 +68,19 @@ def test_an_empty_clean_run_breaks_nothing_and_prints_every_row():
     rows = cc.check(run())
     assert cc.broken(rows) == []
     names = " | ".join(r.check for r in rows)
-    for part in ("trades", "faults fired", "SIGKILL", "orphan", "without a stop", "silent", "executed twice", "never recorded",
-                 "without a position", "alert", "events missing"):  # fmt: skip
+    for part in (
+        "trades",
+        "faults fired",
+        "SIGKILL",
+        "orphan",
+        "without a stop",
+        "silent",
+        "executed twice",
+        "never recorded",
+        "without a position",
+        "alert",
+        "events missing",
+    ):
         assert part in names
 
 
@@ -84,7 +109,9 @@ def test_an_orphan_younger_than_one_reconcile_interval_need_not_be_reported_yet(
     history = [position(100 * S, -300, "XRPUSDT"), position(990 * S, -600, "XRPUSDT")]  # grew, same side
     old = truth(positions=[{"symbol": "XRPUSDT", "amount": "-600"}], position_history=history)
     assert row(run(truth=old), "orphan").ok is False
-    young = truth(positions=[{"symbol": "XRPUSDT", "amount": "-300"}], position_history=[position(990 * S, -300, "XRPUSDT")])
+    young = truth(
+        positions=[{"symbol": "XRPUSDT", "amount": "-300"}], position_history=[position(990 * S, -300, "XRPUSDT")]
+    )
     assert row(run(truth=young), "orphan").ok
     trade_until_recently = (cc.Sample(992 * S, ((4, "XRP/USDT:USDT", True),)),)  # its trade closed after 992 s
     assert row(run(truth=old, samples=trade_until_recently), "orphan").ok
@@ -110,8 +137,10 @@ def test_a_position_without_a_stop_beyond_the_limit_must_have_been_reported():
 
 def test_a_stop_still_open_at_the_end_covers_the_position_to_the_end():
     history = [position(100 * S, -2)]
-    assert row(run(truth=truth(position_history=history, algo_orders=[stop(100 * S, 0, "NEW", side="BUY")])),
-               "position-seconds").ok  # fmt: skip
+    assert row(
+        run(truth=truth(position_history=history, algo_orders=[stop(100 * S, 0, "NEW", side="BUY")])),
+        "position-seconds",
+    ).ok
     assert row(run(truth=truth(position_history=history)), "position-seconds").ok is False
 
 
@@ -148,7 +177,9 @@ def test_an_executed_order_freqtrade_never_recorded_fails_unless_a_sigkill_took_
     assert row(run(truth=lost, restarts=killed), "executed orders").ok
     assert row(run(truth=lost, stopped_ms=299 * S), "executed orders").ok  # in flight when the run stopped the bot
     assert row(run(truth=lost, stopped_ms=400 * S), "executed orders").ok is False
-    outside = truth(orders=[venue_order(8, "web_1", origin="external"), venue_order(9, "autoclose-1", origin="liquidation")])
+    outside = truth(
+        orders=[venue_order(8, "web_1", origin="external"), venue_order(9, "autoclose-1", origin="liquidation")]
+    )
     assert row(run(truth=outside), "executed orders").ok
 
 

@@ -80,7 +80,9 @@ def test_no_exit_is_ever_allowed_while_an_order_is_placing(ops):
         elif op == "fail_net" and state.status is core.CloseStatus.PLACING:
             state, _ = core.attempt_failed(state, NETWORK, now, CONFIG)
         elif op == "fail_margin" and state.status is core.CloseStatus.PLACING:
-            state, _ = core.attempt_failed(state, Failure(FailureClass.INSUFFICIENT_MARGIN, -2019, "m", None, "X"), now, CONFIG)
+            state, _ = core.attempt_failed(
+                state, Failure(FailureClass.INSUFFICIENT_MARGIN, -2019, "m", None, "X"), now, CONFIG
+            )
         elif op == "fill" and state.status is core.CloseStatus.PLACING:
             state = core.attempt_filled(state, now)
         elif op == "seen":
@@ -106,16 +108,22 @@ def test_alerts_fire_at_the_configured_count_and_not_in_between():
 
 
 def replace_status(state):
-    return core.CloseState(core.CloseStatus.CHUNKING, state.attempts, state.consecutive_failures, None,
-                           state.alerted_at_failures)  # fmt: skip
+    return core.CloseState(
+        core.CloseStatus.CHUNKING, state.attempts, state.consecutive_failures, None, state.alerted_at_failures
+    )
 
 
 def test_full_closes_escalate_after_max_attempts_and_limits_escalate_at_once():
     state, now = core.CloseState(), 0.0
-    for n in range(3):
+    for _ in range(3):
         now += 100
-        state, _ = core.start_attempt(core.CloseState(core.CloseStatus.IDLE, state.attempts, state.consecutive_failures),
-                                      now, Decimal(1), core.CloseType.FULL, 7)  # fmt: skip
+        state, _ = core.start_attempt(
+            core.CloseState(core.CloseStatus.IDLE, state.attempts, state.consecutive_failures),
+            now,
+            Decimal(1),
+            core.CloseType.FULL,
+            7,
+        )
         state, actions = core.attempt_failed(state, NETWORK, now, CONFIG)
     assert state.status is core.CloseStatus.CHUNKING and any(isinstance(a, core.Escalate) for a in actions)
     limits = Failure(FailureClass.LIMITS, -4005, "too big", None, "BadRequest")
@@ -143,8 +151,14 @@ REJECTED = Failure(FailureClass.POSITION_REJECTED, -2022, "reduce only", None, "
 UNITS = st.integers(0, 2000).map(lambda n: Decimal(n) / 100)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["chunk", "fail_margin", "fail_rejected", "fail_net", "fill", "look", "wait"]),
-                          UNITS), max_size=60))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["chunk", "fail_margin", "fail_rejected", "fail_net", "fill", "look", "wait"]), UNITS
+        ),
+        max_size=60,
+    )
+)
 def test_a_chunked_close_never_stalls_waiting_for_a_position_check(ops):
     """After a doubtful chunk failure the close waits for one look at the position; that look always
     hands it back to chunking (or ends it when the position is gone) - it never stays stuck."""
@@ -156,7 +170,9 @@ def test_a_chunked_close_never_stalls_waiting_for_a_position_check(ops):
         elif op.startswith("fail") and state.last and state.last.outcome == "pending":
             failure = {"fail_margin": MARGIN, "fail_rejected": REJECTED, "fail_net": NETWORK}[op]
             state, actions = core.attempt_failed(state, failure, now, CONFIG)
-            assert (state.status is core.CloseStatus.VERIFYING) == any(isinstance(a, core.VerifyPosition) for a in actions)
+            assert (state.status is core.CloseStatus.VERIFYING) == any(
+                isinstance(a, core.VerifyPosition) for a in actions
+            )
         elif op == "fill" and state.last and state.last.outcome == "pending":
             state = core.attempt_filled(state, now)
         elif op == "look" and core.verification_due(state, now):
@@ -184,7 +200,9 @@ def test_the_last_look_before_a_full_close(exchange, trade, now):
         assert core.may_signal_exit(state, now + core.SMALLER_BACKOFF_S)
     else:
         assert decision is core.PreClose.SEND and state.status is core.CloseStatus.IDLE
-        assert check is (core.PositionCheck.LARGER if exchange > trade + core.size_tolerance(trade) else core.PositionCheck.MATCH)
+        assert check is (
+            core.PositionCheck.LARGER if exchange > trade + core.size_tolerance(trade) else core.PositionCheck.MATCH
+        )
 
 
 def test_a_full_close_refused_for_margin_is_signalled_again_once_its_wait_is_over():

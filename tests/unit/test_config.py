@@ -66,7 +66,11 @@ def test_absent_section_means_inactive():
         ),
         ({"aged": {"force_close_after": "-3h"}}, "robust_plugin.aged.force_close_after", "negative"),
         ({"aged": {"force_close_after": 0}}, "robust_plugin.aged.force_close_after", "duration"),
-        ({"aged": {"max_age": "24h", "force_close_after": "12h"}}, "robust_plugin.aged.force_close_after", "shorter than max_age"),
+        (
+            {"aged": {"max_age": "24h", "force_close_after": "12h"}},
+            "robust_plugin.aged.force_close_after",
+            "shorter than max_age",
+        ),
         ({"aged": []}, "robust_plugin.aged", "valid"),
         ({"store": {"url": 5}}, "robust_plugin.store.url", "string"),
         ({"metrics": {"host": "0.0.0.0"}}, "robust_plugin.metrics.host", "must be a loopback address"),

@@ -19,23 +19,61 @@ def wrapped(outer: type[BaseException], inner: BaseException) -> BaseException:
             raise inner
         except BaseException as error:
             raise outer(f"Could not place order: {error}") from error
-    except BaseException as error:
+    except BaseException as error:  # noqa: BLE001 - the test returns whatever was raised
         return error
 
 
 @pytest.mark.parametrize(
     ("exception", "expected"),
     [
-        (wrapped(ft.DDosProtection, ccxt.RateLimitExceeded("binanceusdm 429 Too Many Requests")), FailureClass.RATE_LIMIT),
+        (
+            wrapped(ft.DDosProtection, ccxt.RateLimitExceeded("binanceusdm 429 Too Many Requests")),
+            FailureClass.RATE_LIMIT,
+        ),
         (wrapped(ft.TemporaryError, ccxt.RequestTimeout("binanceusdm POST timed out")), FailureClass.NETWORK),
-        (wrapped(ft.TemporaryError, ccxt.OperationFailed('binanceusdm {"code":-1001,"msg":"Internal error"}')), FailureClass.NETWORK),
-        (wrapped(ft.TemporaryError, ccxt.ExchangeNotAvailable("binanceusdm 502 Bad Gateway")), FailureClass.UNAVAILABLE),
-        (wrapped(ft.InsufficientFundsError, ccxt.InsufficientFunds('binanceusdm {"code":-2019,"msg":"Margin is insufficient."}')), FailureClass.INSUFFICIENT_MARGIN),
-        (wrapped(ft.InvalidOrderException, ccxt.InvalidOrder('binanceusdm {"code":-2022,"msg":"ReduceOnly Order is rejected."}')), FailureClass.POSITION_REJECTED),
-        (wrapped(ft.TemporaryError, ccxt.BadRequest('binanceusdm {"code":-4005,"msg":"Quantity greater than max quantity."}')), FailureClass.LIMITS),
-        (wrapped(ft.InvalidOrderException, ccxt.InvalidOrder('binanceusdm {"code":-4164,"msg":"Order\'s notional must be no smaller than 5"}')), FailureClass.LIMITS),
+        (
+            wrapped(ft.TemporaryError, ccxt.OperationFailed('binanceusdm {"code":-1001,"msg":"Internal error"}')),
+            FailureClass.NETWORK,
+        ),
+        (
+            wrapped(ft.TemporaryError, ccxt.ExchangeNotAvailable("binanceusdm 502 Bad Gateway")),
+            FailureClass.UNAVAILABLE,
+        ),
+        (
+            wrapped(
+                ft.InsufficientFundsError,
+                ccxt.InsufficientFunds('binanceusdm {"code":-2019,"msg":"Margin is insufficient."}'),
+            ),
+            FailureClass.INSUFFICIENT_MARGIN,
+        ),
+        (
+            wrapped(
+                ft.InvalidOrderException,
+                ccxt.InvalidOrder('binanceusdm {"code":-2022,"msg":"ReduceOnly Order is rejected."}'),
+            ),
+            FailureClass.POSITION_REJECTED,
+        ),
+        (
+            wrapped(
+                ft.TemporaryError,
+                ccxt.BadRequest('binanceusdm {"code":-4005,"msg":"Quantity greater than max quantity."}'),
+            ),
+            FailureClass.LIMITS,
+        ),
+        (
+            wrapped(
+                ft.InvalidOrderException,
+                ccxt.InvalidOrder('binanceusdm {"code":-4164,"msg":"Order\'s notional must be no smaller than 5"}'),
+            ),
+            FailureClass.LIMITS,
+        ),
         # ccxt against a loopback host raises a plain ExchangeError for -2019: the code still decides
-        (wrapped(ft.TemporaryError, ccxt.ExchangeError('binanceusdm {"code":-2019,"msg":"Margin is insufficient."}')), FailureClass.INSUFFICIENT_MARGIN),
+        (
+            wrapped(
+                ft.TemporaryError, ccxt.ExchangeError('binanceusdm {"code":-2019,"msg":"Margin is insufficient."}')
+            ),
+            FailureClass.INSUFFICIENT_MARGIN,
+        ),
         (wrapped(ft.TemporaryError, ccxt.ExchangeError("something odd")), FailureClass.UNKNOWN),
         (ValueError("no idea"), FailureClass.UNKNOWN),
     ],

@@ -6,11 +6,10 @@ from collections import Counter as Tally
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from robust_plugin.core import metric_rules as core
 from robust_plugin.core.reconcile import Finding, FindingKind
@@ -26,10 +25,26 @@ class Ev:
 
 
 PAIRS = st.sampled_from(["BTC/USDT:USDT", "ETH/USDT:USDT", None])
-KINDS = [*core.CLOSE_OUTCOMES, "close_escalated", "settlement_started", "settlement_verified", "settlement_verified_late",
-         "settlement_unknown", "settlement_bogus", "finding_orphan", "finding_ghost", "finding_unprotected",
-         "finding_size_mismatch", "finding_weird", "finding_resolved", "aged_stage", "aged_exit", "trade_closed", "alert",
-         "something_else"]  # fmt: skip
+KINDS = [
+    *core.CLOSE_OUTCOMES,
+    "close_escalated",
+    "settlement_started",
+    "settlement_verified",
+    "settlement_verified_late",
+    "settlement_unknown",
+    "settlement_bogus",
+    "finding_orphan",
+    "finding_ghost",
+    "finding_unprotected",
+    "finding_size_mismatch",
+    "finding_weird",
+    "finding_resolved",
+    "aged_stage",
+    "aged_exit",
+    "trade_closed",
+    "alert",
+    "something_else",
+]
 
 
 @st.composite
@@ -47,8 +62,14 @@ def events(draw):
         data["exchange_amount"] = draw(st.sampled_from([0.0, 0.01, 0.05]))
     if kind == "finding_resolved":
         finding = draw(st.sampled_from(list(FindingKind)))
-        data["fingerprint"] = Finding(finding, pair or "", trade_id, draw(st.sampled_from([None, 0.01, 0.05])),
-                                      draw(st.sampled_from([0.0, 0.01, 0.05])), "").fingerprint  # fmt: skip
+        data["fingerprint"] = Finding(
+            finding,
+            pair or "",
+            trade_id,
+            draw(st.sampled_from([None, 0.01, 0.05])),
+            draw(st.sampled_from([0.0, 0.01, 0.05])),
+            "",
+        ).fingerprint
     if kind == "aged_stage":
         data["phase"] = draw(st.sampled_from(["grace", "progressive", "capped", "forced", "weird"]))
     severity = draw(st.sampled_from(["info", "warning", "critical", "loud"]))
@@ -78,9 +99,13 @@ def gauges(updates, metric):
 @given(st.lists(events(), max_size=60))
 def test_every_update_names_a_declared_metric_with_bounded_label_values(sequence):
     _, updates = run(sequence)
-    allowed = {"failure_class": core.FAILURE_CLASSES | {core.NONE, core.OTHER}, "outcome": set(core.CLOSE_OUTCOMES.values())
-               | core.SETTLEMENT_VERDICTS | {core.OTHER}, "kind": core.FINDING_KINDS | {core.OTHER},
-               "phase": core.PHASES | {core.OTHER}, "severity": core.SEVERITIES | {core.OTHER}}  # fmt: skip
+    allowed = {
+        "failure_class": core.FAILURE_CLASSES | {core.NONE, core.OTHER},
+        "outcome": set(core.CLOSE_OUTCOMES.values()) | core.SETTLEMENT_VERDICTS | {core.OTHER},
+        "kind": core.FINDING_KINDS | {core.OTHER},
+        "phase": core.PHASES | {core.OTHER},
+        "severity": core.SEVERITIES | {core.OTHER},
+    }
     for u in updates:
         spec = core.METRICS[u.metric]
         assert tuple(name for name, _ in u.labels) == ("pair", *spec.labels)
@@ -127,20 +152,25 @@ def test_counters_count_their_events(sequence):
     incs = Tally(u.metric for u in updates if u.op == "inc")
     assert incs[core.CLOSE_ATTEMPTS] == sum(e.kind in core.CLOSE_OUTCOMES for e in sequence)
     assert incs[core.ALERTS] == sum(e.kind == "alert" for e in sequence)
-    assert incs[core.SETTLEMENT_OUTCOMES] == sum(e.kind.startswith("settlement_") and e.kind != "settlement_started" for e in sequence)
+    assert incs[core.SETTLEMENT_OUTCOMES] == sum(
+        e.kind.startswith("settlement_") and e.kind != "settlement_started" for e in sequence
+    )
     observed = [u.value for u in updates if u.op == "observe"]
     assert all(0 <= v < float("inf") for v in observed)
 
 
 def test_a_failed_close_is_counted_with_its_failure_class():
-    _, [update] = core.translate(core.MetricsState(), Ev("close_failed", 1, "BTC/USDT:USDT", "warning",
-                                                         {"failure_class": "insufficient_margin"}))  # fmt: skip
+    _, [update] = core.translate(
+        core.MetricsState(), Ev("close_failed", 1, "BTC/USDT:USDT", "warning", {"failure_class": "insufficient_margin"})
+    )
     assert update.metric == "robust_plugin_close_attempts_total"
     assert dict(update.labels) == {"pair": "BTC/USDT:USDT", "failure_class": "insufficient_margin", "outcome": "failed"}
 
 
 def test_a_settlement_verdict_counts_its_outcome_and_observes_its_lag():
-    _, updates = core.translate(core.MetricsState(), Ev("settlement_verified_late", 1, "BTC/USDT:USDT", "info", {"lag_s": 21.5}))
+    _, updates = core.translate(
+        core.MetricsState(), Ev("settlement_verified_late", 1, "BTC/USDT:USDT", "info", {"lag_s": 21.5})
+    )
     assert [(u.metric, u.op, u.value, u.label("outcome")) for u in updates] == [
         ("robust_plugin_settlement_outcomes_total", "inc", 1.0, "verified_late"),
         ("robust_plugin_settlement_lag_seconds", "observe", 21.5, "verified_late"),
@@ -150,10 +180,20 @@ def test_a_settlement_verdict_counts_its_outcome_and_observes_its_lag():
 
 def test_an_orphan_finding_stays_open_until_reconciliation_resolves_its_fingerprint():
     finding = Finding(FindingKind.ORPHAN, "ETH/USDT:USDT", None, None, 0.05, "a position no trade covers")
-    data = {"kind": "orphan", "trade_amount": None, "exchange_amount": 0.05, "detail": finding.detail}  # as the desk writes it
+    data = {
+        "kind": "orphan",
+        "trade_amount": None,
+        "exchange_amount": 0.05,
+        "detail": finding.detail,
+    }  # as the desk writes it
     state, updates = core.translate(core.MetricsState(), Ev("finding_orphan", None, "ETH/USDT:USDT", "critical", data))
-    assert [(u.metric, u.value) for u in updates] == [("robust_plugin_findings_total", 1.0), ("robust_plugin_findings_open", 1.0)]
-    state, [closed] = core.translate(state, Ev("finding_resolved", None, "ETH/USDT:USDT", "info", {"fingerprint": finding.fingerprint}))
+    assert [(u.metric, u.value) for u in updates] == [
+        ("robust_plugin_findings_total", 1.0),
+        ("robust_plugin_findings_open", 1.0),
+    ]
+    state, [closed] = core.translate(
+        state, Ev("finding_resolved", None, "ETH/USDT:USDT", "info", {"fingerprint": finding.fingerprint})
+    )
     assert (closed.metric, closed.value, closed.label("kind")) == ("robust_plugin_findings_open", 0.0, "orphan")
 
 
@@ -167,14 +207,42 @@ def test_exporter_registry_exposes_bot_and_exchange_labels_and_removes_a_closed_
 
     def samples():
         text = generate_latest(exporter.registry).decode()
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(text) for s in f.samples}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
 
     common = (("bot", "bot-a"), ("exchange", "binance"), ("pair", "BTC/USDT:USDT"))
     now = samples()
     assert now[("robust_plugin_aged_trades", tuple(sorted((*common, ("phase", "grace")))))] == 1.0
-    assert now[("robust_plugin_close_attempts_total", tuple(sorted((*common, ("failure_class", "network"), ("outcome", "failed")))))] == 1.0
-    assert now[("robust_plugin_settlement_lag_seconds_bucket", tuple(sorted((*common, ("le", "3.0"), ("outcome", "verified")))))] == 1.0
-    assert now[("robust_plugin_settlement_lag_seconds_bucket", tuple(sorted((*common, ("le", "2.0"), ("outcome", "verified")))))] == 0.0
+    assert (
+        now[
+            (
+                "robust_plugin_close_attempts_total",
+                tuple(sorted((*common, ("failure_class", "network"), ("outcome", "failed")))),
+            )
+        ]
+        == 1.0
+    )
+    assert (
+        now[
+            (
+                "robust_plugin_settlement_lag_seconds_bucket",
+                tuple(sorted((*common, ("le", "3.0"), ("outcome", "verified")))),
+            )
+        ]
+        == 1.0
+    )
+    assert (
+        now[
+            (
+                "robust_plugin_settlement_lag_seconds_bucket",
+                tuple(sorted((*common, ("le", "2.0"), ("outcome", "verified")))),
+            )
+        ]
+        == 0.0
+    )
     exporter(Ev("trade_closed", 7, "BTC/USDT:USDT"))
     assert not [k for k in samples() if k[0] == "robust_plugin_aged_trades"]
 
@@ -201,4 +269,3 @@ def test_a_port_in_use_is_one_clear_error_and_no_exception(caplog):
         exporter.close()
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "robust_plugin.metrics.port" in errors[0].getMessage()
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.recorder import Recorder, as_recorder
@@ -22,9 +22,14 @@ def test_an_event_is_stamped_stored_and_passed_to_listeners(tmp_path):
     recorder.subscribe(heard.append)
     recorder.record("close_failed", 3, "BTC/USDT:USDT", {"failure_class": "network"}, "warning")
     [stored] = store.events(kind="close_failed")
-    assert stored.created_at.replace(tzinfo=timezone.utc) == datetime.fromtimestamp(1_700_000_000, timezone.utc)
+    assert stored.created_at.replace(tzinfo=UTC) == datetime.fromtimestamp(1_700_000_000, UTC)
     assert (stored.trade_id, stored.pair, stored.severity, stored.data, stored.bot_name) == (
-        3, "BTC/USDT:USDT", "warning", {"failure_class": "network"}, "bot-a")  # fmt: skip
+        3,
+        "BTC/USDT:USDT",
+        "warning",
+        {"failure_class": "network"},
+        "bot-a",
+    )
     assert [(e.kind, e.trade_id, e.data) for e in heard] == [("close_failed", 3, {"failure_class": "network"})]
 
 
@@ -71,8 +76,20 @@ def test_alerts_are_recorded_through_the_recorder_with_their_severity(tmp_path):
     heard = []
     alerter.recorder.subscribe(heard.append)
     for _ in range(2):  # the second is a duplicate within min_interval: neither sent nor recorded
-        alerter.alert(trade_id=1, pair="BTC/USDT:USDT", severity="critical", subject="reconciliation: orphan",
-                      happened="h", plugin_did="d", you_should="s", data={"kind": "orphan"})  # fmt: skip
+        alerter.alert(
+            trade_id=1,
+            pair="BTC/USDT:USDT",
+            severity="critical",
+            subject="reconciliation: orphan",
+            happened="h",
+            plugin_did="d",
+            you_should="s",
+            data={"kind": "orphan"},
+        )
     [event] = store.events(kind="alert")
-    assert event.severity == "critical" and event.data["subject"] == "reconciliation: orphan" and event.data["kind"] == "orphan"
+    assert (
+        event.severity == "critical"
+        and event.data["subject"] == "reconciliation: orphan"
+        and event.data["kind"] == "orphan"
+    )
     assert len(sent) == 1 and [e.severity for e in heard] == ["critical"]

@@ -59,10 +59,14 @@ def test_settlement_rows_prefer_the_stores_verdicts_and_fall_back_to_the_trades_
     }
     events = [
         {"kind": "settlement_started", "trade_id": 2, "pair": "ETH/USDT:USDT", "data": {}},
-        {"kind": "settlement_verified_late", "trade_id": 2, "pair": "ETH/USDT:USDT",
-         "data": {"outcome": "verified_late", "lag_s": 14.5, "checks": 9, "detail": "position visible after 14.5s"}},
+        {
+            "kind": "settlement_verified_late",
+            "trade_id": 2,
+            "pair": "ETH/USDT:USDT",
+            "data": {"outcome": "verified_late", "lag_s": 14.5, "checks": 9, "detail": "position visible after 14.5s"},
+        },
         {"kind": "close_failed", "trade_id": 1, "pair": "BTC/USDT:USDT", "data": {"failure_class": "network"}},
-    ]  # fmt: skip
+    ]
     rows = settlement_rows(states, {1: "BTC/USDT:USDT", 2: "ETH/USDT:USDT"}, events)
     assert [(r.trade_id, r.pair, r.outcome, r.lag_s, r.checks) for r in rows] == [
         (1, "BTC/USDT:USDT", "verified", 1.25, None),
@@ -73,12 +77,31 @@ def test_settlement_rows_prefer_the_stores_verdicts_and_fall_back_to_the_trades_
 def test_attempt_rows_list_every_attempt_with_its_failure_class():
     from robust_plugin.core.report_rows import attempt_rows
 
-    closing = {"status": "closed", "attempts": [
-        {"number": 1, "close_type": "full", "started_at": 1786000000.0, "amount": "0.004",
-         "client_order_id": "bot-t7-x1", "outcome": "failed", "failure_class": "rate_limit", "error": "429"},
-        {"number": 2, "close_type": "full", "started_at": 1786000004.5, "amount": "0.004",
-         "client_order_id": "bot-t7-x2", "outcome": "filled", "failure_class": None, "error": None},
-    ]}  # fmt: skip
+    closing = {
+        "status": "closed",
+        "attempts": [
+            {
+                "number": 1,
+                "close_type": "full",
+                "started_at": 1786000000.0,
+                "amount": "0.004",
+                "client_order_id": "bot-t7-x1",
+                "outcome": "failed",
+                "failure_class": "rate_limit",
+                "error": "429",
+            },
+            {
+                "number": 2,
+                "close_type": "full",
+                "started_at": 1786000004.5,
+                "amount": "0.004",
+                "client_order_id": "bot-t7-x2",
+                "outcome": "filled",
+                "failure_class": None,
+                "error": None,
+            },
+        ],
+    }
     rows = attempt_rows({7: {"closing": closing}, 8: {}}, {7: "SOL/USDT:USDT"})
     assert [(r.trade_id, r.number, r.client_order_id, r.outcome, r.failure_class) for r in rows] == [
         (7, 1, "bot-t7-x1", "failed", "rate_limit"),

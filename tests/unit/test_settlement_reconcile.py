@@ -20,7 +20,9 @@ def run(job, visible_at: float | None, loop: float, until: float, history=None, 
             amount = 1.0 if visible_at is not None and now >= visible_at else 0.0
             job, verdict, needs = core.step(job, core.PositionObservation("long", amount, now), now, loop, policy)
             if needs:
-                job, verdict, _ = core.step(job, core.PositionObservation("long", amount, now), now, loop, policy, history)
+                job, verdict, _ = core.step(
+                    job, core.PositionObservation("long", amount, now), now, loop, policy, history
+                )
             checks.append(now)
             if verdict:
                 verdicts.append(verdict)
@@ -109,11 +111,19 @@ def trade(i, pair, amount=1.0, side="long", opened=0.0, **kw):
 
 def test_orphans_ghosts_and_mismatches():
     trades = [trade(1, "A"), trade(2, "B"), trade(3, "C", amount=2.0), trade(4, "D", side="short")]
-    positions = [rec.PositionView("A", "long", 1.0), rec.PositionView("C", "long", 1.0), rec.PositionView("D", "long", 1.0),
-                 rec.PositionView("E", "short", 5.0)]  # fmt: skip
+    positions = [
+        rec.PositionView("A", "long", 1.0),
+        rec.PositionView("C", "long", 1.0),
+        rec.PositionView("D", "long", 1.0),
+        rec.PositionView("E", "short", 5.0),
+    ]
     found = {(f.kind, f.pair) for f in rec.reconcile(trades, positions, T)}
-    assert found == {(rec.FindingKind.GHOST, "B"), (rec.FindingKind.SIZE_MISMATCH, "C"),
-                     (rec.FindingKind.SIZE_MISMATCH, "D"), (rec.FindingKind.ORPHAN, "E")}  # fmt: skip
+    assert found == {
+        (rec.FindingKind.GHOST, "B"),
+        (rec.FindingKind.SIZE_MISMATCH, "C"),
+        (rec.FindingKind.SIZE_MISMATCH, "D"),
+        (rec.FindingKind.ORPHAN, "E"),
+    }
 
 
 def test_several_trades_on_one_pair_are_summed_and_young_or_settling_trades_wait():
@@ -124,8 +134,15 @@ def test_several_trades_on_one_pair_are_summed_and_young_or_settling_trades_wait
 def test_unprotected_after_the_configured_time():
     t = trade(1, "A", stoploss_on_exchange=True, stop_order_live=False)
     since = rec.track_missing_stops([t], {}, T)
-    assert rec.reconcile([t], [rec.PositionView("A", "long", 1.0)], T + 30, stop_missing_since=since, unprotected_after_s=60) == []
-    [finding] = rec.reconcile([t], [rec.PositionView("A", "long", 1.0)], T + 61, stop_missing_since=since, unprotected_after_s=60)
+    assert (
+        rec.reconcile(
+            [t], [rec.PositionView("A", "long", 1.0)], T + 30, stop_missing_since=since, unprotected_after_s=60
+        )
+        == []
+    )
+    [finding] = rec.reconcile(
+        [t], [rec.PositionView("A", "long", 1.0)], T + 61, stop_missing_since=since, unprotected_after_s=60
+    )
     assert finding.kind is rec.FindingKind.UNPROTECTED and finding.severity == "critical"
     protected = trade(1, "A", stoploss_on_exchange=True, stop_order_live=True)
     assert rec.track_missing_stops([protected], since, T + 61) == {}
@@ -135,7 +152,11 @@ def test_findings_are_reported_once_until_they_change():
     first = rec.reconcile([], [rec.PositionView("E", "long", 1.0)], T)
     delta = rec.diff_findings(set(), first)
     assert len(delta.new) == 1
-    again = rec.diff_findings({f.fingerprint for f in first}, rec.reconcile([], [rec.PositionView("E", "long", 1.0)], T + 60))
+    again = rec.diff_findings(
+        {f.fingerprint for f in first}, rec.reconcile([], [rec.PositionView("E", "long", 1.0)], T + 60)
+    )
     assert again.new == () and again.resolved == ()
-    changed = rec.diff_findings({f.fingerprint for f in first}, rec.reconcile([], [rec.PositionView("E", "long", 2.0)], T + 120))
+    changed = rec.diff_findings(
+        {f.fingerprint for f in first}, rec.reconcile([], [rec.PositionView("E", "long", 2.0)], T + 120)
+    )
     assert len(changed.new) == 1 and len(changed.resolved) == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,7 +12,7 @@ from robust_plugin.core.aging import AgedPhase, AgedPolicy, PositionCosts, Side,
 from robust_plugin.core.staircase import staircase
 from tests.unit.test_aging import HOUR, costs_st, policies
 
-OPENED = datetime(2026, 8, 1, 12, tzinfo=timezone.utc)
+OPENED = datetime(2026, 8, 1, 12, tzinfo=UTC)
 exit_ages = st.floats(0, 300 * HOUR)
 
 
@@ -57,14 +57,24 @@ def test_staircase_moves_only_against_the_trade_and_steps_on_the_policys_times(p
 
 
 def test_a_known_staircase():
-    policy = AgedPolicy(max_age=12 * HOUR, grace_period=4 * HOUR, step_interval=HOUR, loss_step_pct=0.5,
-                        max_loss_pct=1.5, force_close_after=24 * HOUR)  # fmt: skip
+    policy = AgedPolicy(
+        max_age=12 * HOUR,
+        grace_period=4 * HOUR,
+        step_interval=HOUR,
+        loss_step_pct=0.5,
+        max_loss_pct=1.5,
+        force_close_after=24 * HOUR,
+    )
     costs = PositionCosts(Side.SHORT, entry_price=100.0, amount=1.0, fee_open=0.0, fee_close=0.0)
     steps = staircase(policy, costs, OPENED, OPENED + timedelta(hours=30))
     assert [(s.age_s / HOUR, s.phase.value, s.accepted_loss_pct) for s in steps] == [
-        (12, "grace", 0.0), (16, "progressive", 0.5), (17, "progressive", 1.0), (18, "capped", 1.5),
-        (24, "forced", None), (30, "forced", None),
-    ]  # fmt: skip
+        (12, "grace", 0.0),
+        (16, "progressive", 0.5),
+        (17, "progressive", 1.0),
+        (18, "capped", 1.5),
+        (24, "forced", None),
+        (30, "forced", None),
+    ]
     assert [round(s.price, 9) for s in steps[:4]] == [100.0, 100.5, 101.0, 101.5]
     late_exit = staircase(policy, costs, OPENED, OPENED + timedelta(hours=16, minutes=30))
     assert [s.age_s / HOUR for s in late_exit] == [12, 16, 16.5]

@@ -36,8 +36,12 @@ class Control:
         self.base_url = base_url
 
     def _call(self, method: str, path: str, body: str | None = None, content_type: str = "application/json"):
-        request = urllib.request.Request(self.base_url + path, method=method, data=body.encode() if body is not None else None,
-                                         headers={"Content-Type": content_type})  # fmt: skip
+        request = urllib.request.Request(
+            self.base_url + path,
+            method=method,
+            data=body.encode() if body is not None else None,
+            headers={"Content-Type": content_type},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
@@ -66,8 +70,15 @@ def control(venue):
 
 
 def make_client(base_url: str, key: str = API_KEY, secret: str = API_SECRET, **extra) -> ccxt.binanceusdm:
-    client = ccxt.binanceusdm({"apiKey": key, "secret": secret, "urls": {"api": binance_urls(base_url)},
-                               "options": {"fetchCurrencies": False}, **extra})  # fmt: skip
+    client = ccxt.binanceusdm(
+        {
+            "apiKey": key,
+            "secret": secret,
+            "urls": {"api": binance_urls(base_url)},
+            "options": {"fetchCurrencies": False},
+            **extra,
+        }
+    )
     use_futures_error_tables(client)
     client.load_markets()
     return client

@@ -22,8 +22,14 @@ def test_a_full_round_trip_through_ccxt(client, control):
     assert position["entryPrice"] == pytest.approx(entry["average"])
     assert position["liquidationPrice"] < entry["average"]
 
-    stop = client.create_order(BTC, "market", "sell", 0.01, None,
-                               {"type": "STOP_MARKET", "stopPrice": round(entry["average"] * 0.8, 1), "reduceOnly": True})  # fmt: skip
+    stop = client.create_order(
+        BTC,
+        "market",
+        "sell",
+        0.01,
+        None,
+        {"type": "STOP_MARKET", "stopPrice": round(entry["average"] * 0.8, 1), "reduceOnly": True},
+    )
     assert client.fetch_order(stop["id"], BTC, {"trigger": True})["status"] == "open"
     assert [o["id"] for o in client.fetch_open_orders(BTC, params={"trigger": True})] == [stop["id"]]
 
@@ -43,7 +49,9 @@ def test_a_full_round_trip_through_ccxt(client, control):
 def test_stop_market_triggers_when_the_price_crosses_and_is_recorded(client, control):
     entry = client.create_order(BTC, "market", "buy", 0.01)
     trigger = round(entry["average"] * 0.99, 1)
-    stop = client.create_order(BTC, "market", "sell", 0.01, None, {"type": "STOP_MARKET", "stopPrice": trigger, "closePosition": True})
+    stop = client.create_order(
+        BTC, "market", "sell", 0.01, None, {"type": "STOP_MARKET", "stopPrice": trigger, "closePosition": True}
+    )
     control.price("BTCUSDT", entry["average"] * 0.98)
     try:
         algo = client.fetch_order(stop["id"], BTC, {"trigger": True})

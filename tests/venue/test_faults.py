@@ -111,12 +111,21 @@ def test_outside_changes_to_positions_and_stops(client, control):
     control.external(action="open", symbol="BTCUSDT", side="SELL", quantity="0.02")
     [position] = client.fetch_positions([BTC])
     assert position["side"] == "short" and position["contracts"] == 0.02
-    stop = client.create_order(BTC, "market", "buy", 0.02, None, {"type": "STOP_MARKET", "stopPrice": round(position["entryPrice"] * 1.2, 1), "reduceOnly": True})  # fmt: skip
+    stop = client.create_order(
+        BTC,
+        "market",
+        "buy",
+        0.02,
+        None,
+        {"type": "STOP_MARKET", "stopPrice": round(position["entryPrice"] * 1.2, 1), "reduceOnly": True},
+    )
     control.external(action="cancel_stops", symbol="BTCUSDT")
     assert client.fetch_order(stop["id"], BTC, {"trigger": True})["status"] == "canceled"
     control.external(action="close", symbol="BTCUSDT")
     assert client.fetch_positions([BTC]) == []
-    assert [o["origin"] for o in control.state()["orders"] if o["client_order_id"].startswith("web_")][-2:] == ["external"] * 2
+    assert [o["origin"] for o in control.state()["orders"] if o["client_order_id"].startswith("web_")][-2:] == [
+        "external"
+    ] * 2
 
 
 def test_position_visibility_lag_hides_a_fresh_fill(client, control):

@@ -57,8 +57,12 @@ def test_an_empty_data_directory_is_refused_with_a_message(tmp_path):
     with pytest.raises(VenueStartError, match="no candle files"):
         with run_venue(tmp_path):
             pass
-    result = subprocess.run([sys.executable, "-m", "robust_plugin.venue", "--data", str(tmp_path / "missing")],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "robust_plugin.venue", "--data", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "data directory not found" in result.stderr
     assert "Traceback" not in result.stderr
 

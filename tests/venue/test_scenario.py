@@ -35,13 +35,23 @@ reduce_only = true
     [
         ('[[faults]]\nkind = "lost_response"\noccurences = [1]\n', 3, "faults[0].occurences", "unknown key"),
         ('[[faults]]\nkind = "lost_respons"\n', 2, "faults[0].kind", "unknown fault kind"),
-        ('\n[[faults]]\nkind = "rate_limit"\n\n[[faults]]\nkind = "latency"\nprobability = 1.5\n', 7, "faults[1].probability", "between 0 and 1"),
+        (
+            '\n[[faults]]\nkind = "rate_limit"\n\n[[faults]]\nkind = "latency"\nprobability = 1.5\n',
+            7,
+            "faults[1].probability",
+            "between 0 and 1",
+        ),
         ('[[faults]]\nkind = "halt"\nafter = "-5m"\n', 3, "faults[0].after", "negative"),
         ('[[faults]]\nkind = "server_error"\nstatus = 200\n', 3, "faults[0].status", "between 400 and 599"),
         ('[[faults]]\nkind = "partial_fill"\nendpoint = "orders.new"\n', 3, "faults[0].endpoint", "unknown endpoint"),
-        ('[[faults]]\nkind = "external"\nsymbols = ["BTCUSDT"]\nat = "1m"\naction = "open"\n', 1, "faults[0]", "needs side and quantity"),
-        ('sed = 3\n', 1, "sed", "unknown key"),
-        ('[account]\nbalanse = 10\n', 2, "account.balanse", "unknown key"),
+        (
+            '[[faults]]\nkind = "external"\nsymbols = ["BTCUSDT"]\nat = "1m"\naction = "open"\n',
+            1,
+            "faults[0]",
+            "needs side and quantity",
+        ),
+        ("sed = 3\n", 1, "sed", "unknown key"),
+        ("[account]\nbalanse = 10\n", 2, "account.balanse", "unknown key"),
     ],
 )
 def test_mistakes_name_the_line_and_key(text, line, where, what):
@@ -63,14 +73,23 @@ def test_a_good_scenario_parses_into_rules_and_overrides():
     assert scenario.market_overrides == {"BTCUSDT": {"market_max_qty": "0.05"}}
     [rule] = scenario.rules
     assert (rule.kind, rule.endpoint, rule.symbols, rule.occurrences, rule.reduce_only) == (
-        "lost_response", "order.new", ("BTCUSDT",), (2,), True)  # fmt: skip
+        "lost_response",
+        "order.new",
+        ("BTCUSDT",),
+        (2,),
+        True,
+    )
 
 
 def test_the_cli_refuses_a_bad_scenario_without_a_traceback(tmp_path, venue_datadir):
     bad = tmp_path / "bad.toml"
     bad.write_text('[[faults]]\nkind = "lost_response"\noccurences = [1]\n')
-    result = subprocess.run([sys.executable, "-m", "robust_plugin.venue", "--data", str(venue_datadir), "--scenario", str(bad)],
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "robust_plugin.venue", "--data", str(venue_datadir), "--scenario", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "line 3: faults[0].occurences: unknown key" in result.stderr
     assert "Traceback" not in result.stderr

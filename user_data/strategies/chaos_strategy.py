@@ -39,5 +39,7 @@ class SampleChaosStrategy(RobustMixin, IStrategy):
         dataframe["exit_short"] = 0
         return dataframe
 
-    def leverage(self, pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag, side, **kwargs) -> float:
+    def leverage(
+        self, pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag, side, **kwargs
+    ) -> float:
         return 3.0

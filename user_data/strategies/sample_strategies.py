@@ -42,12 +42,8 @@ class SamplePlainStrategy(IStrategy):
         return dataframe
 
     def populate_entry_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:
-        dataframe.loc[
-            (dataframe["rsi"] < 25) & (dataframe["close"] < dataframe["ema_slow"]), "enter_long"
-        ] = 1
-        dataframe.loc[
-            (dataframe["rsi"] > 75) & (dataframe["close"] > dataframe["ema_slow"]), "enter_short"
-        ] = 1
+        dataframe.loc[(dataframe["rsi"] < 25) & (dataframe["close"] < dataframe["ema_slow"]), "enter_long"] = 1
+        dataframe.loc[(dataframe["rsi"] > 75) & (dataframe["close"] > dataframe["ema_slow"]), "enter_short"] = 1
         return dataframe
 
     def populate_exit_trend(self, dataframe: DataFrame, metadata: dict) -> DataFrame:

@@ -6,7 +6,6 @@ connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run the plugin's migrations through robust_plugin.store.migrate.upgrade(url)")
 
-context.configure(connection=connection, target_metadata=None,
-                  version_table=context.config.attributes["version_table"])  # fmt: skip
+context.configure(connection=connection, target_metadata=None, version_table=context.config.attributes["version_table"])
 with context.begin_transaction():
     context.run_migrations()

@@ -29,12 +29,16 @@ class RehearsalStrategy(IStrategy):
         dataframe["exit_long"] = 0
         return dataframe
 
-    def confirm_trade_entry(self, pair, order_type, amount, rate, time_in_force, current_time, entry_tag, side, **kwargs) -> bool:
+    def confirm_trade_entry(
+        self, pair, order_type, amount, rate, time_in_force, current_time, entry_tag, side, **kwargs
+    ) -> bool:
         from freqtrade.persistence import Trade
 
         return len(Trade.get_trades_proxy()) < self.ENTRIES
 
-    def custom_exit(self, pair: str, trade, current_time: datetime, current_rate: float, current_profit: float, **kwargs):
+    def custom_exit(
+        self, pair: str, trade, current_time: datetime, current_rate: float, current_profit: float, **kwargs
+    ):
         hold = float(self.config.get("rehearsal_hold_seconds", self.HOLD_SECONDS))
         if (current_time - trade.open_date_utc).total_seconds() >= hold:
             return "rehearsal_exit"
@@ -44,7 +48,9 @@ class RehearsalStrategy(IStrategy):
         """Limit entries a little through the book, so they fill at once like a marketable order."""
         return proposed_rate * (1.002 if side == "long" else 0.998)
 
-    def leverage(self, pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag, side, **kwargs) -> float:
+    def leverage(
+        self, pair, current_time, current_rate, proposed_leverage, max_leverage, entry_tag, side, **kwargs
+    ) -> float:
         return 3.0
 
 
