@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 
 from robust_plugin.adapter.recorder import Recorder, as_recorder
+from robust_plugin.core.advice import Advice, message
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,20 @@ class Alerter:
         self.clock = clock
         self._last: dict[tuple, float] = {}
         self._recent: deque[float] = deque()
+
+    def advise(self, advice: Advice, facts: dict, *, trade_id: int | None, pair: str | None) -> bool:
+        """Raise the alert ``advice`` (one row of :data:`robust_plugin.core.advice.TABLE`) about ``facts``."""
+        text = message(advice, facts)
+        return self.alert(
+            trade_id=trade_id,
+            pair=pair,
+            severity=text.severity.value,
+            subject=text.subject,
+            happened=text.happened,
+            plugin_did=text.plugin_did,
+            you_should=text.you_should,
+            data={k: v for k, v in facts.items() if k != "trade_id"} or None,
+        )
 
     def alert(
         self,

@@ -1,13 +1,13 @@
-"""The close desk: carries out the closing state machine (:mod:`robust_plugin.core.closing`) in live trading.
+"""The close desk: carries out the close decisions (:mod:`robust_plugin.core.close_decisions`) in live
+trading. It gathers facts, asks the core, and does what the answer says: keeps the state, records
+events, raises alerts, announces attempts to the order guard. It decides nothing itself.
 
-* ``confirm_exit`` runs in ``confirm_trade_exit``, right before freqtrade places a full close: it
-  resolves a close whose response was lost, withholds closes during backoff, compares the exchange
-  position (freqtrade refreshed its wallets a moment earlier, so this costs no request) with the
-  trade, escalates to chunks when the position is above the market-order maximum, and announces the
-  attempt to the order guard with its client order id.
-* ``on_outcome`` receives every order outcome from the guard and records success or failure.
+* ``confirm_exit`` runs in ``confirm_trade_exit``, right before freqtrade places a full close: a
+  close whose response was lost is looked up first; then the pre-close decision (backoff, the
+  exchange position from freqtrade's wallet sync, the market-order maximum).
+* ``on_outcome`` receives every order outcome from the order guard.
 * ``next_chunk`` runs in ``adjust_trade_position`` once a close has escalated.
-* ``exit_filled`` runs in ``order_filled``.
+* ``exit_filled`` / ``closed_outside`` / ``reduced_outside`` run in ``order_filled``.
 
 State lives in memory and in the trade's custom data (part ``closing``), written from callbacks.
 """
@@ -22,15 +22,22 @@ from decimal import Decimal
 from typing import Any
 
 from robust_plugin.adapter.alerts import Alerter
-from robust_plugin.adapter.order_guard import Intent, OrderGuard, Outcome
+from robust_plugin.adapter.exchange.boundary import ExchangeBoundary
+from robust_plugin.adapter.exchange.order_guard import Intent, OrderGuard, Outcome
 from robust_plugin.adapter.recorder import Recorder, as_recorder
+from robust_plugin.core import close_decisions as decide
 from robust_plugin.core import closing as core
-from robust_plugin.core.chunking import MarketLimits, plan_chunks, stake_for_amount
+from robust_plugin.core.chunking import MarketLimits
+from robust_plugin.core.client_ids import BINANCE_RULE, IdRule
 from robust_plugin.core.failures import classify
 from robust_plugin.core.trade_state import read_state, write_part
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
+
+
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 class CloseDesk:
@@ -40,19 +47,20 @@ class CloseDesk:
         alerts: Alerter,
         recorder: Recorder | EventStore | None,
         guard: OrderGuard | None = None,
-        chunked_fallback: bool = True,
         prefix: str = "rp",
         clock: Callable[[], float] = time.time,
+        boundary: ExchangeBoundary | None = None,
+        id_rule: IdRule = BINANCE_RULE,
     ):
         self.config = config
         self.alerts = alerts
         self.recorder = as_recorder(recorder)
         self.guard = guard
-        self.chunked_fallback = chunked_fallback
         self.prefix = prefix
         self.clock = clock
+        self.boundary = boundary
+        self.id_rule = id_rule
         self._states: dict[int, core.CloseState] = {}
-        self._pairs: dict[int, str] = {}
         self._dirty: set[int] = set()
 
     # -- state ------------------------------------------------------------------------------
@@ -63,26 +71,41 @@ class CloseDesk:
             except ValueError as error:
                 logger.warning("robust_plugin: trade %s: ignoring unreadable close state: %s", trade.id, error)
                 self._states[trade.id] = core.CloseState()
-        self._pairs[trade.id] = trade.pair
         return self._states[trade.id]
 
     def in_chunked_close(self, trade: Any) -> bool:
         """The trade's close escalated to chunks (or a chunk waits for its position check)."""
         return core.closing_in_chunks(self.state(trade))
 
-    def _set(self, trade_id: int, state: core.CloseState) -> None:
-        self._states[trade_id] = state
-        self._dirty.add(trade_id)
-
     def persist(self, trade: Any) -> None:
         if trade.id in self._dirty:
             write_part(trade, "closing", self._states[trade.id].to_dict())
             self._dirty.discard(trade.id)
 
+    def _apply(self, trade_id: int, pair: str, decision: decide.Decision) -> decide.Decision:
+        """Carry out a decision: keep its state, record its events, raise its alerts."""
+        if decision.state is not self._states.get(trade_id):
+            self._states[trade_id] = decision.state
+            self._dirty.add(trade_id)
+        for effect in decision.effects:
+            if isinstance(effect, decide.Record):
+                self.recorder.record(effect.kind, trade_id, pair, effect.data, effect.severity)
+            else:
+                facts = {"trade_id": trade_id, **effect.facts}
+                if "next_at" not in facts and decision.state.next_allowed_at is not None:
+                    facts["next_at"] = f"{datetime.fromtimestamp(decision.state.next_allowed_at, UTC):%H:%M:%S}"
+                self.alerts.advise(effect.advice, facts, trade_id=trade_id, pair=pair)
+        return decision
+
+    def _announce(self, trade: Any, attempt: core.CloseAttempt, purpose: str, now: float) -> None:
+        if self.guard is not None:
+            intent = Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, purpose, now)
+            self.guard.expect(intent)
+
     # -- callbacks --------------------------------------------------------------------------
     def may_signal_exit(self, trade: Any, now: float) -> bool:
-        """For ``custom_exit``: False while a close of this trade backs off or escalated. A close left placing
-        (a lost response whose lookup failed, or a bot killed mid-close) is signalled, so that
+        """For ``custom_exit``: False while a close of this trade backs off or escalated. A close left
+        placing (a lost response whose lookup failed, or a bot killed mid-close) is signalled, so that
         ``confirm_exit`` looks its order up first; it sends nothing while the lookup cannot tell."""
         return core.may_request_exit(self.state(trade), now)
 
@@ -96,339 +119,94 @@ class CloseDesk:
         market_max: float | None,
         settling: bool = False,
     ) -> bool:
-        state = self.state(trade)
-        if settling and not exchange_amount:
-            # the entry's position is not visible yet: not "gone" - wait for settlement to say what happened
-            self.recorder.record(
-                "close_deferred", trade.id, trade.pair, {"reason": "entry not settled yet", "exit_reason": exit_reason}
-            )
-            return False
         try:
-            if state.status is core.CloseStatus.PLACING and not self._resolve_lost(trade, state, now):
-                return False
             state = self.state(trade)
-            if state.status is core.CloseStatus.GONE:
-                if not exchange_amount:
-                    return False  # still gone: no order, no repeated alert
-                state = core.CloseState(core.CloseStatus.IDLE, state.attempts)  # it is back (a flapping view)
-            if state.status in (core.CloseStatus.CLOSED, core.CloseStatus.CHUNKING):
-                if state.status is core.CloseStatus.CLOSED:  # a new close after a finished one (e.g. re-entry)
-                    state = core.CloseState()
-                else:
+            if state.status is core.CloseStatus.PLACING:
+                lookup = None
+                if self.boundary is not None and self.guard is not None and state.last is not None:
+                    lookup = self.boundary.order_by_client_id(trade.pair, state.last.client_order_id)
+                resolved = self._apply(trade.id, trade.pair, decide.resolve_lost(state, lookup, now, self.config))
+                if not resolved.send:
                     return False
-            verifying = state.status is core.CloseStatus.VERIFYING
-            if not verifying and not core.may_signal_exit(state, now):
-                return False
-            if verifying and state.next_allowed_at is not None and now < state.next_allowed_at:
-                return False
-            if exchange_amount is not None:
-                state, check, decision = core.check_before_close(
-                    state, Decimal(str(exchange_amount)), Decimal(str(amount)), now
-                )
-                if check is not core.PositionCheck.MATCH:
-                    self._position_mismatch(trade, check, amount, exchange_amount, exit_reason)
-                if decision is not core.PreClose.SEND:
-                    self._set(trade.id, state)
-                    return False
-            if market_max and amount > market_max and self.chunked_fallback:
-                state = core.CloseState(
-                    core.CloseStatus.CHUNKING, state.attempts, 0, None, state.alerted_at_failures, escalated_at=now
-                )
-                self._set(trade.id, state)
-                self.recorder.record(
-                    "close_escalated",
-                    trade.id,
-                    trade.pair,
-                    {"reason": "above_market_max", "amount": amount, "market_max": market_max},
-                    "warning",
-                )
-                self._alert_escalation(
-                    trade, f"the position ({amount}) is above the market-order maximum ({market_max})"
-                )
-                return False
-            state, attempt = core.start_attempt(
-                state, now, Decimal(str(amount)), core.CloseType.FULL, trade.id, self.prefix
+            facts = decide.ExitFacts(
+                trade.id,
+                Decimal(str(amount)),
+                exit_reason,
+                now,
+                _dec(exchange_amount),
+                market_max,
+                settling,
+                self.prefix,
+                self.id_rule,
             )
-            self._set(trade.id, state)
-            if self.guard is not None:
-                self.guard.expect(
-                    Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "close", now)
-                )
-            self.recorder.record(
-                "close_attempt", trade.id, trade.pair, {**attempt.to_dict(), "exit_reason": exit_reason}
-            )
-            return True
+            decision = self._apply(trade.id, trade.pair, decide.confirm_exit(self.state(trade), facts, self.config))
+            if decision.send and decision.attempt is not None:
+                self._announce(trade, decision.attempt, "close", now)
+            return decision.send
         finally:
             self.persist(trade)
-
-    def _resolve_lost(self, trade: Any, state: core.CloseState, now: float) -> bool:
-        """An attempt whose outcome stayed unknown: look it up before anything else. True = go on."""
-        attempt = state.last
-        if attempt is None or self.guard is None:
-            self._set(trade.id, core.CloseState(core.CloseStatus.IDLE, state.attempts))
-            return True
-        found, failed = self.guard.lookup(trade.pair, attempt.client_order_id)
-        if failed:
-            return False  # still cannot tell: never send a second order
-        if found is not None:
-            self._set(trade.id, core.order_found_after_loss(state, now))
-            self.recorder.record(
-                "close_found_after_loss",
-                trade.id,
-                trade.pair,
-                {"client_order_id": attempt.client_order_id, "status": found.get("status")},
-            )
-            return False  # freqtrade learns the order through its own recovery (the position is gone)
-        failure = classify(TimeoutError(f"order {attempt.client_order_id} was not placed (response lost)"))
-        state, actions = core.attempt_failed(state, failure, now, self.config)
-        self._set(
-            trade.id,
-            core.CloseState(
-                core.CloseStatus.IDLE, state.attempts, state.consecutive_failures, None, state.alerted_at_failures
-            ),
-        )
-        self._carry_out(trade.id, trade.pair, actions, failure)
-        return True
 
     def on_outcome(self, outcome: Outcome) -> None:
         intent = outcome.intent
         if intent is None or intent.trade_id is None:
             if outcome.error is not None:
-                self.recorder.record(
-                    "order_failed",
-                    None,
-                    None,
-                    {"client_order_id": outcome.client_order_id, "error": str(outcome.error)[:300]},
-                    "warning",
-                )
+                data = {"client_order_id": outcome.client_order_id, "error": str(outcome.error)[:300]}
+                self.recorder.record("order_failed", None, None, data, "warning")
             return
-        trade_id, now = intent.trade_id, self.clock()
-        state = self._states.get(trade_id, core.CloseState())
-        data = {"client_order_id": outcome.client_order_id, "purpose": intent.purpose}
-        if outcome.order is not None:
-            if outcome.found_after_loss:
-                self.recorder.record(
-                    "close_found_after_loss", trade_id, intent.pair, {**data, "error": type(outcome.error).__name__}
-                )
-            self.recorder.record(
-                "close_placed",
-                trade_id,
-                intent.pair,
-                {**data, "order_id": outcome.order.get("id"), "status": outcome.order.get("status")},
-            )
-            return
-        if outcome.lookup_failed:
-            self.recorder.record(
-                "close_unresolved", trade_id, intent.pair, {**data, "error": str(outcome.error)[:300]}, "warning"
-            )
-            return  # stays PLACING: the next confirm looks the order up again before anything is sent
-        retry_after = None
-        if self.guard is not None and self.guard._api is not None:
-            header = (getattr(self.guard._api, "last_response_headers", None) or {}).get("Retry-After")
-            retry_after = float(header) if header and str(header).replace(".", "", 1).isdigit() else None
-        failure = classify(outcome.error, retry_after)
-        state, actions = core.attempt_failed(state, failure, now, self.config)
-        if state.status is core.CloseStatus.CHUNKING and not self.chunked_fallback:
-            wait = self.config.retry.wait(state.consecutive_failures, failure)
-            state = core.CloseState(
-                core.CloseStatus.BACKING_OFF,
-                state.attempts,
-                state.consecutive_failures,
-                now + wait,
-                state.alerted_at_failures,
-            )
-        self._set(trade_id, state)
-        self.recorder.record(
-            "close_failed",
-            trade_id,
-            intent.pair,
-            {**data, **failure.to_dict(), "status": state.status.value, "next_allowed_at": state.next_allowed_at},
-            "warning",
+        failure = None
+        if outcome.error is not None:
+            failure = self.boundary.classify(outcome.error) if self.boundary else classify(outcome.error)
+        placement = decide.Placement(
+            outcome.client_order_id,
+            intent.purpose,
+            outcome.order,
+            failure,
+            outcome.found_after_loss,
+            outcome.lookup_failed,
         )
-        self._carry_out(trade_id, intent.pair, actions, failure)
-
-    def _carry_out(self, trade_id: int, pair: str, actions, failure) -> None:
-        for action in actions:
-            if isinstance(action, core.Alert):
-                state = self._states.get(trade_id, core.CloseState())
-                self.alerts.alert(
-                    trade_id=trade_id,
-                    pair=pair,
-                    severity=action.severity,
-                    subject="close keeps failing",
-                    happened=f"{state.consecutive_failures} close attempts in a row failed; last: "
-                    f"{failure.failure_class.value} ({failure.message[:120]})",
-                    plugin_did=f"retries with backoff (next at {state.next_allowed_at and datetime.fromtimestamp(state.next_allowed_at, UTC):%H:%M:%S}), "
-                    "checking the exchange position before each attempt",
-                    you_should="check the exchange for the position and the error; close it by hand if it must go now",
-                    data={"failure_class": failure.failure_class.value, "attempts": state.consecutive_failures},
-                )
-            elif isinstance(action, core.Escalate):
-                self.recorder.record("close_escalated", trade_id, pair, {"reason": action.reason}, "warning")
-                self._alert_escalation_id(trade_id, pair, action.reason)
-
-    def _alert_escalation(self, trade: Any, reason: str) -> None:
-        self._alert_escalation_id(trade.id, trade.pair, reason)
-
-    def _alert_escalation_id(self, trade_id: int, pair: str, reason: str) -> None:
-        self.alerts.alert(
-            trade_id=trade_id,
-            pair=pair,
-            severity="warning",
-            subject="closing in chunks",
-            happened=f"a full close cannot go through: {reason}",
-            plugin_did="closes the position in partial exits sized from the market's limits, each confirmed by its fill",
-            you_should="nothing unless the chunks stop; watch the position shrink",
-        )
-
-    def _position_mismatch(
-        self, trade: Any, check: core.PositionCheck, amount: float, exchange_amount: float, reason: str
-    ) -> None:
-        gone = check is core.PositionCheck.GONE
-        self.recorder.record(
-            "close_skipped_gone" if gone else "size_mismatch",
-            trade.id,
-            trade.pair,
-            {"trade_amount": amount, "exchange_amount": exchange_amount, "check": check.value, "exit_reason": reason},
-            "warning",
-        )
-        if gone:
-            self.alerts.alert(
-                trade_id=trade.id,
-                pair=trade.pair,
-                severity="warning",
-                subject="position already gone",
-                happened="the exchange shows no position for this trade (liquidated, stopped or closed outside the bot)",
-                plugin_did="sent no close order, and sends none while the exchange shows no position",
-                you_should=f"freqtrade records the real exit when its wallet check finds the position gone; if "
-                f"trade {trade.id} stays open (e.g. while its stop order is still open on the exchange), "
-                f"run /reload_trade {trade.id} so freqtrade reads the exchange's orders",
-            )
-        elif check is core.PositionCheck.SMALLER:
-            self.alerts.alert(
-                trade_id=trade.id,
-                pair=trade.pair,
-                severity="warning",
-                subject="position smaller than the trade",
-                happened=f"the exchange holds {exchange_amount}, the trade {amount}",
-                plugin_did="held the close back so freqtrade can record the outside change first",
-                you_should="check who changed the position (another bot, the web UI)",
-            )
+        state = self._states.get(intent.trade_id, core.CloseState())
+        self._apply(intent.trade_id, intent.pair, decide.order_outcome(state, placement, self.clock(), self.config))
 
     def exit_filled(self, trade: Any, order: Any, now: float) -> None:
-        state = self.state(trade)
-        if state.status not in (core.CloseStatus.PLACING, core.CloseStatus.CHUNKING, core.CloseStatus.BACKING_OFF):
-            return
-        state = core.attempt_filled(state, now)
-        if not trade.is_open or trade.amount <= 0:
-            state = core.CloseState(
-                core.CloseStatus.CLOSED,
-                state.attempts,
-                0,
-                None,
-                state.alerted_at_failures,
-                escalated_at=state.escalated_at,
-            )
-        self._set(trade.id, state)
-        self.recorder.record(
-            "close_filled",
-            trade.id,
-            trade.pair,
-            {
-                "order_id": order.order_id,
-                "amount": float(order.safe_filled),
-                "price": float(order.safe_price),
-                "status": state.status.value,
-            },
-        )
+        data = {"order_id": order.order_id, "amount": float(order.safe_filled), "price": float(order.safe_price)}
+        open_ = bool(trade.is_open and trade.amount > 0)
+        self._apply(trade.id, trade.pair, decide.exit_filled(self.state(trade), now, open_, data))
         self.persist(trade)
 
     def reduced_outside(self, trade: Any, order: Any) -> None:
         """freqtrade found an order from outside the bot that reduced the position (recorded on the trade)."""
-        self.recorder.record(
-            "reduced_outside",
-            trade.id,
-            trade.pair,
-            {"order_id": order.order_id, "amount": float(order.safe_filled), "trade_amount_now": float(trade.amount)},
-            "warning",
-        )
-        self.alerts.alert(
-            trade_id=trade.id,
-            pair=trade.pair,
-            severity="warning",
-            subject="position reduced outside the bot",
-            happened=f"an order from outside the bot reduced the position by {order.safe_filled}",
-            plugin_did="closes only what is left; freqtrade recorded the outside order on the trade",
-            you_should="check who trades on this account (another bot, the web UI)",
-        )
+        data = {
+            "order_id": order.order_id,
+            "amount": float(order.safe_filled),
+            "trade_amount_now": float(trade.amount),
+        }
+        self._apply(trade.id, trade.pair, decide.reduced_outside(self.state(trade), data))
 
     def closed_outside(self, trade: Any, order: Any) -> None:
         """freqtrade recorded an exit it found on the exchange (liquidation, a stop, someone else)."""
-        self._set(trade.id, core.CloseState(core.CloseStatus.GONE, self.state(trade).attempts))
-        self.recorder.record(
-            "closed_outside",
-            trade.id,
-            trade.pair,
-            {"order_id": order.order_id, "exit_reason": trade.exit_reason, "price": float(order.safe_price)},
-            "warning",
-        )
-        self.alerts.alert(
-            trade_id=trade.id,
-            pair=trade.pair,
-            severity="warning",
-            subject="position closed outside the bot",
-            happened=f"the exchange closed the position ({trade.exit_reason}) at {order.safe_price}",
-            plugin_did="sent no close order; freqtrade recorded the exchange's exit on the trade",
-            you_should="check the exchange's order history if this was not expected",
-        )
+        data = {"order_id": order.order_id, "exit_reason": trade.exit_reason, "price": float(order.safe_price)}
+        self._apply(trade.id, trade.pair, decide.closed_outside(self.state(trade), data))
         self.persist(trade)
 
     def next_chunk(
         self, trade: Any, now: float, rate: float, limits: MarketLimits, exchange_amount: float | None = None
     ) -> tuple[float, str] | None:
-        """The next chunk of an escalated close as freqtrade's ``(-stake, tag)``, or None.
-
-        After a doubtful chunk failure (insufficient margin, reduce-only rejection) the close waits
-        for one look at the position (``exchange_amount``, from freqtrade's wallet sync): gone ends
-        it without an order; otherwise chunking goes on, sized on what the exchange still holds.
-        """
-        state = self.state(trade)
+        """The next chunk of an escalated close as freqtrade's ``(-stake, tag)``, or None."""
         try:
-            if core.closing_in_chunks(state) and core.verification_due(state, now) and exchange_amount is not None:
-                state, check = core.position_seen(
-                    state,
-                    Decimal(str(exchange_amount)),
-                    Decimal(str(trade.amount)),
-                    core.size_tolerance(Decimal(str(trade.amount))),
-                    now,
-                )
-                self._set(trade.id, state)
-                if check is not core.PositionCheck.MATCH:
-                    self._position_mismatch(trade, check, float(trade.amount), exchange_amount, "chunked close")
-            if not core.may_send_chunk(state, now) or (
-                state.last and state.last.close_type is core.CloseType.CHUNK and state.last.outcome == "pending"
-            ):
-                return None
-            amount, step = Decimal(str(trade.amount)), limits.step
-            if exchange_amount:  # close no more than the exchange still holds
-                amount = min(amount, Decimal(str(exchange_amount)))
-            plan = plan_chunks(amount, Decimal(str(rate)), limits)
-            if not plan.chunks:
-                return None
-            chunk = plan.chunks[0]
-            stake = stake_for_amount(chunk, amount, Decimal(str(trade.stake_amount)), step)
-            state, attempt = core.start_attempt(state, now, chunk, core.CloseType.CHUNK, trade.id, self.prefix)
-            self._set(trade.id, state)
-            if self.guard is not None:
-                self.guard.expect(
-                    Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, "chunk", now)
-                )
-            self.recorder.record(
-                "close_chunk",
+            facts = decide.ChunkFacts(
                 trade.id,
-                trade.pair,
-                {**attempt.to_dict(), "plan": [str(c) for c in plan.chunks], "dust_folded": str(plan.dust_folded)},
+                Decimal(str(trade.amount)),
+                Decimal(str(trade.stake_amount)),
+                Decimal(str(rate)),
+                now,
+                _dec(exchange_amount),
+                self.prefix,
+                self.id_rule,
             )
-            return -float(stake), f"robust_chunk_{attempt.number}"
+            decision = self._apply(trade.id, trade.pair, decide.next_chunk(self.state(trade), facts, limits))
+            if not decision.send or decision.attempt is None or decision.stake is None:
+                return None
+            self._announce(trade, decision.attempt, "chunk", now)
+            return -float(decision.stake), f"robust_chunk_{decision.attempt.number}"
         finally:
             self.persist(trade)

@@ -15,54 +15,21 @@ Without a ``robust_plugin`` section the mixin does nothing and the strategy trad
 
 from __future__ import annotations
 
-import inspect
 import logging
 from datetime import datetime
 from typing import Any
 
-from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
-from robust_plugin.adapter import trade_rows
-from robust_plugin.adapter.aged_exits import AgedExits
-from robust_plugin.adapter.alerts import Alerter
-from robust_plugin.adapter.close_desk import CloseDesk
-from robust_plugin.adapter.fast_callbacks import install_fast_callbacks
-from robust_plugin.adapter.hyperopt import aged_policy_source
-from robust_plugin.adapter.journal import AgedJournal
-from robust_plugin.adapter.market_facts import market_limits, market_order_max
-from robust_plugin.adapter.order_guard import OrderGuard
-from robust_plugin.adapter.recorder import Recorder
-from robust_plugin.adapter.settlement_desk import SettlementDesk
-from robust_plugin.core.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
-from robust_plugin.store import EventStore, default_url
+from robust_plugin.adapter.exchange import ExchangeBoundary
+from robust_plugin.adapter.startup import RobustStartup
+from robust_plugin.core.config import SECTION, PluginConfigError, plugin_config_from
 
 logger = logging.getLogger(__name__)
 
-_HOOKS = (
-    "custom_exit",
-    "custom_exit_price",
-    "order_filled",
-    "confirm_trade_exit",
-    "adjust_trade_position",
-    "bot_loop_start",
-)
-_LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
 
-
-class RobustMixin:
-    """Adds robust_plugin's aged-position exits to a freqtrade strategy (see module docstring)."""
-
-    robust_config: PluginConfig | None = None
-    _robust_aged: AgedExits | None = None
-    _robust_store: EventStore | None = None
-    _robust_recorder: Recorder | None = None  # every plugin event goes through it (store, metrics)
-    _robust_metrics: Any = None
-    _robust_journal: AgedJournal | None = None
-    _robust_desk: CloseDesk | None = None
-    _robust_guard: OrderGuard | None = None
-    _robust_settlement: SettlementDesk | None = None
-    _robust_default_custom_exit: bool = False  # the strategy has no custom_exit of its own (checked at start)
+class RobustMixin(RobustStartup):
+    """Adds robust_plugin to a freqtrade strategy (see module docstring)."""
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -90,189 +57,14 @@ class RobustMixin:
         self._robust_start_closing()
         self._robust_start_settlement()
 
-    def _robust_runmode(self) -> RunMode:
-        return RunMode(self.config.get("runmode", RunMode.OTHER))  # type: ignore[attr-defined]
-
-    def _robust_check_strategy(self) -> None:
-        config = self.robust_config
-        assert config is not None
-        if config.aged.enabled and not self.use_exit_signal:  # type: ignore[attr-defined]
-            raise OperationalException(
-                f"robust_plugin: {SECTION}.aged is enabled but 'use_exit_signal' is false, so "
-                "freqtrade never calls custom_exit and aged positions would never be closed. "
-                f'Set "use_exit_signal": true, or set {SECTION}.aged.enabled to false.'
-            )
-        for hook in _HOOKS:
-            own = getattr(type(self), hook)
-            if own is not getattr(RobustMixin, hook):
-                try:
-                    calls_super = "super()" in inspect.getsource(own)
-                except (OSError, TypeError):
-                    calls_super = True
-                if not calls_super:
-                    logger.warning(
-                        "robust_plugin: %s.%s does not call super().%s(...); the plugin's part of "
-                        "that callback will not run.",
-                        type(self).__name__,
-                        hook,
-                        hook,
-                    )
-        exit_type = self.order_types.get("exit", "limit")  # type: ignore[attr-defined]
-        if exit_type != "limit":
-            logger.warning(
-                "robust_plugin: order_types.exit is '%s'. Aged exits then happen at a candle's open "
-                'in backtesting instead of at their target price; use "exit": "limit".',
-                exit_type,
-            )
-
-    def _robust_start_aged(self) -> None:
-        config = self.robust_config
-        assert config is not None
-        if not config.aged.enabled:
-            return
-        live = self._robust_runmode() in _LIVE_MODES
-        if live:
-            self._robust_journal = AgedJournal(self._robust_recorder)
-        source = aged_policy_source(self, config.aged)
-        self._robust_aged = AgedExits(
-            policy=source() if source else config.aged.policy(),
-            policy_source=source,
-            live=live,
-            limit_exits=self.order_types.get("exit", "limit") == "limit",  # type: ignore[attr-defined]
-            journal=self._robust_journal,
-        )
-        p = self._robust_aged.policy
-        logger.info(
-            "robust_plugin: aged exits on (max_age %ss, grace %ss, +%s%% every %ss up to %s%%, force close after %s)",
-            p.max_age,
-            p.grace_period,
-            p.loss_step_pct,
-            p.step_interval,
-            p.max_loss_pct,
-            f"{p.force_close_after}s" if p.force_close_after is not None else "never",
-        )
-
-    def _robust_fast_backtest_callbacks(self) -> None:
-        """Spare the plugin's read-only callbacks freqtrade's protective copy of the trade (see
-        :mod:`robust_plugin.adapter.fast_callbacks`)."""
-        mode = self._robust_runmode()
-        backtest = mode in (RunMode.BACKTEST, RunMode.HYPEROPT)
-        if backtest or mode in _LIVE_MODES:
-            self._robust_default_custom_exit = install_fast_callbacks(self, RobustMixin, backtest, self._robust_aged)
-
-    def _robust_open_store(self) -> None:
-        config = self.robust_config
-        assert config is not None
-        if self._robust_runmode() not in _LIVE_MODES:
-            return  # backtests stay fast: nothing per candle touches a database
-        bot_name = config.store.bot_name or self.config.get("bot_name") or "freqtrade"  # type: ignore[attr-defined]
-        url = config.store.url or default_url(self.config["user_data_dir"])  # type: ignore[attr-defined]
-        try:
-            self._robust_store = EventStore(url, bot_name)
-        except ValueError as exc:  # StoreConfigError: a bad url or bot name, named in the message
-            raise OperationalException(f"robust_plugin: {exc}") from None
-        self._robust_recorder = Recorder(self._robust_store)
-        if config.metrics.enabled:
-            from robust_plugin.adapter.metrics import start_metrics
-
-            exchange = str(self.config.get("exchange", {}).get("name", ""))  # type: ignore[attr-defined]
-            self._robust_metrics = start_metrics(config.metrics, self._robust_recorder, bot_name, exchange)
-
-    def _robust_start_closing(self) -> None:
-        config = self.robust_config
-        assert config is not None
-        closing = config.closing
-        if not closing.enabled:
-            return
-        mode = self._robust_runmode()
-        futures = self.config.get("trading_mode") == "futures"  # type: ignore[attr-defined]
-        if mode is not RunMode.LIVE or not futures:
-            logger.info(
-                "robust_plugin: verified closes need a real futures exchange; skipped in %s%s "
-                "(the same decisions run, there is nothing to verify)",
-                mode.value,
-                "" if futures else " (spot)",
-            )
-            return
-        chunks = closing.chunked_fallback
-        if chunks and not self.position_adjustment_enable:  # type: ignore[attr-defined]
-            logger.warning(
-                'robust_plugin: %s.closing.chunked_fallback needs "position_adjustment_enable": true '
-                "(freqtrade only asks adjust_trade_position then); escalated closes keep retrying full closes.",
-                SECTION,
-            )
-            chunks = False
-        alerts = self._robust_alerter()
-        bot = "".join(ch for ch in str(self.config.get("bot_name") or "rp") if ch.isalnum())[:6] or "rp"  # type: ignore[attr-defined]
-        desk = CloseDesk(closing.core(), alerts, self._robust_recorder, None, chunks, prefix=bot)
-        if closing.order_guard:
-            guard = OrderGuard(desk.on_outcome, prefix=bot)
-            if guard.install(self.dp._exchange):  # type: ignore[attr-defined]
-                desk.guard = self._robust_guard = guard
-        self._robust_desk = desk
-        logger.info(
-            "robust_plugin: verified closes on (order guard %s, chunked fallback %s)",
-            "on" if desk.guard else "off",
-            "on" if chunks else "off",
-        )
-
-    def _robust_alerter(self) -> Alerter:
-        if getattr(self, "_robust_alerts", None) is None:
-            config = self.robust_config
-            assert config is not None
-            self._robust_alerts = Alerter(
-                lambda text: self.dp.send_msg(text, always_send=True),  # type: ignore[attr-defined]
-                self._robust_recorder,
-                config.alerts.min_interval,
-                config.alerts.max_per_hour,
-            )
-        return self._robust_alerts
-
-    def _robust_start_settlement(self) -> None:
-        config = self.robust_config
-        assert config is not None
-        if not (config.settlement.enabled or config.reconcile.enabled):
-            return
-        mode = self._robust_runmode()
-        if mode is not RunMode.LIVE or self.config.get("trading_mode") != "futures":  # type: ignore[attr-defined]
-            logger.info(
-                "robust_plugin: settlement verification and reconciliation need a real futures exchange; skipped in %s",
-                mode.value,
-            )
-            return
-        from freqtrade.persistence import Trade
-
-        throttle = float(self.config.get("internals", {}).get("process_throttle_secs", 5))  # type: ignore[attr-defined]
-        desk = SettlementDesk(
-            config.settlement.policy(),
-            self.dp._exchange,  # type: ignore[attr-defined]
-            self._robust_alerter(),
-            self._robust_recorder,
-            loop_interval_s=throttle,
-            reconcile_every_s=config.reconcile.interval if config.reconcile.enabled else None,
-            reconcile_grace_s=config.reconcile.grace,
-            unprotected_after_s=config.reconcile.unprotected_after,
-            stoploss_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),  # type: ignore[attr-defined]
-            open_trades=trade_rows.open_trade_rows,
-            closed_since=trade_rows.closed_trade_rows,
-            load_trade=trade_rows.load_trade,
-        )
-        desk.resume(Trade.get_open_trades())
-        self._robust_settlement = desk
-        logger.info(
-            "robust_plugin: settlement verification %s, reconciliation %s",
-            "on" if config.settlement.enabled else "off",
-            "on" if config.reconcile.enabled else "off",
-        )
-
     # -- freqtrade callbacks -----------------------------------------------------------------
 
     def bot_loop_start(self, current_time: datetime, **kwargs) -> None:
         """The strategy's own loop start first; then, live, one batched position read for settlement
         jobs and reconciliation when either is due."""
         super().bot_loop_start(current_time=current_time, **kwargs)  # type: ignore[misc]
-        if self._robust_settlement is not None:
-            self._robust_settlement.on_loop(current_time.timestamp())
+        if self._robust_watch is not None:
+            self._robust_watch.on_loop(current_time.timestamp())
 
     def custom_exit(
         self,
@@ -324,12 +116,14 @@ class RobustMixin:
         desk = self._robust_desk
         if not own or desk is None:
             return own
-        exchange_amount = self._robust_exchange_amount(pair)
-        market_max = market_order_max(self.dp._exchange, pair)  # type: ignore[attr-defined]
-        settling = self._robust_settlement is not None and self._robust_settlement.settling(trade.id)
-        if settling and exchange_amount > 0:  # the wallet sync just saw the position: settle on it
-            self._robust_settlement.observe(trade, exchange_amount, current_time.timestamp())  # type: ignore[union-attr]
-            settling = self._robust_settlement.settling(trade.id)  # type: ignore[union-attr]
+        position = ExchangeBoundary.synced_position(self.wallets, pair)  # type: ignore[attr-defined]
+        exchange_amount = self._robust_held(trade, position)
+        market_max = self._robust_boundary().largest_market_order(pair)
+        settlement = self._robust_settlement
+        settling = settlement is not None and settlement.settling(trade.id)
+        if settling and position is not None:  # the wallet sync just saw a position: settle on it
+            settlement.observe(trade, position, current_time.timestamp())  # type: ignore[union-attr]
+            settling = settlement.settling(trade.id)  # type: ignore[union-attr]
         return desk.confirm_exit(
             trade, amount, exit_reason, current_time.timestamp(), exchange_amount, market_max, settling=settling
         )
@@ -365,17 +159,25 @@ class RobustMixin:
         desk = self._robust_desk
         if own is not None or desk is None or not desk.in_chunked_close(trade):
             return own  # nearly every call: no escalated close, nothing to size
-        limits = market_limits(self.dp._exchange, trade.pair)  # type: ignore[attr-defined]
+        limits = self._robust_boundary().market_limits(trade.pair)
         if limits is None:
             return None
         return desk.next_chunk(
-            trade, current_time.timestamp(), current_exit_rate, limits, self._robust_exchange_amount(trade.pair)
+            trade,
+            current_time.timestamp(),
+            current_exit_rate,
+            limits,
+            self._robust_held(trade, ExchangeBoundary.synced_position(self.wallets, trade.pair)),  # type: ignore[attr-defined]
         )
 
-    def _robust_exchange_amount(self, pair: str) -> float:
-        """The pair's position as freqtrade's wallet sync last read it this loop (no extra request)."""
-        position = self.wallets.get_all_positions().get(pair) if self.wallets else None  # type: ignore[attr-defined]
-        return float(position.position) if position is not None else 0.0
+    @staticmethod
+    def _robust_held(trade: Any, position: Any) -> float:
+        """What the exchange holds for this trade, from freqtrade's wallet sync this loop (no extra
+        request): a position of the other side is not this trade's (a stale view of the last trade
+        on the pair), so the trade's own position is not visible there."""
+        if position is None or position.side.value != ("short" if trade.is_short else "long"):
+            return 0.0
+        return position.amount
 
     def custom_exit_price(
         self,
@@ -408,8 +210,11 @@ class RobustMixin:
         if self._robust_journal is not None:
             self._robust_journal.exit_filled(trade, order, current_time)
         outside = trade.exit_reason in ("sold_on_exchange", "liquidation")
-        if outside and self._robust_settlement is not None and self._robust_settlement.settling(trade.id):
-            if self._robust_settlement.explain_exit(trade, current_time.timestamp()):
+        settlement = self._robust_settlement
+        if outside and settlement is not None and settlement.settling(trade.id):
+            if trade.is_open:  # reduced outside: the position to expect is what the trade holds now
+                settlement.retarget(trade)
+            elif settlement.explain_exit(trade, current_time.timestamp()):
                 return  # settlement's verdict (closed_immediately) said what happened
         if self._robust_desk is not None:
             if outside and trade.is_open:  # someone reduced the position; freqtrade recorded their order
@@ -418,3 +223,6 @@ class RobustMixin:
                 self._robust_desk.closed_outside(trade, order)
             else:
                 self._robust_desk.exit_filled(trade, order, current_time.timestamp())
+
+
+RobustMixin._robust_hooks_owner = RobustMixin

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from robust_plugin.core.kinds import EventKind, Severity
 from robust_plugin.store import Event, EventStore
 
 logger = logging.getLogger(__name__)
@@ -33,11 +34,11 @@ class Recorder:
 
     def record(
         self,
-        kind: str,
+        kind: EventKind | str,
         trade_id: int | None = None,
         pair: str | None = None,
         data: dict[str, Any] | None = None,
-        severity: str = "info",
+        severity: Severity | str = "info",
         *,
         at: datetime | float | None = None,
     ) -> Event:
@@ -54,11 +55,11 @@ class Recorder:
 
     def announce(
         self,
-        kind: str,
+        kind: EventKind | str,
         trade_id: int | None = None,
         pair: str | None = None,
         data: dict[str, Any] | None = None,
-        severity: str = "info",
+        severity: Severity | str = "info",
         *,
         at: datetime | float | None = None,
     ) -> Event:
@@ -73,6 +74,7 @@ class Recorder:
             at = self.clock()
         if not isinstance(at, datetime):
             at = datetime.fromtimestamp(at, UTC)
+        kind, severity = getattr(kind, "value", kind), getattr(severity, "value", severity)  # EventKind, Severity
         return Event(kind=kind, created_at=at, trade_id=trade_id, pair=pair, severity=severity, data=data or {})
 
     def _tell(self, event: Event) -> None:

@@ -19,10 +19,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
-
-class Side(str, Enum):
-    LONG = "long"
-    SHORT = "short"
+from robust_plugin.core.kinds import Side
 
 
 class AgedPhase(str, Enum):

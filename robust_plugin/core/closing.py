@@ -9,11 +9,12 @@ found (``order_found_after_loss``) or known not to exist (``attempt_failed``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import Enum
 
+from robust_plugin.core.advice import Advice
+from robust_plugin.core.client_ids import BINANCE_RULE, IdRule, make_id
 from robust_plugin.core.failures import Failure, FailurePolicy
 from robust_plugin.core.retry import RetryPolicy, default_policy
 
@@ -45,6 +46,7 @@ class ClosingConfig:
     max_full_attempts: int = 3
     alert_after_failures: int = 3
     retry: RetryPolicy = field(default_factory=default_policy)
+    chunked_fallback: bool = True  # escalations close in chunks; without it they keep retrying full closes
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,11 @@ class CloseAttempt:
 
 
 @dataclass(frozen=True)
-class Alert:
-    severity: str  # info, warning, critical
-    title: str
-    detail: str
+class Notify:
+    """Raise the alert ``advice`` (see :mod:`robust_plugin.core.advice`) about these facts."""
+
+    advice: Advice
+    facts: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Escalate:
     reason: str
 
 
-Action = Alert | VerifyPosition | Escalate
+Action = Notify | VerifyPosition | Escalate
 
 
 @dataclass(frozen=True)
@@ -150,14 +153,12 @@ class CloseState:
         )
 
 
-_CID_PART = re.compile(r"[^A-Za-z0-9]")
-
-
-def client_order_id(trade_id: int, attempt: int, close_type: CloseType, prefix: str = "rp") -> str:
-    """Deterministic Binance client order id (≤ 36 chars of ``[A-Za-z0-9-_]``) for one attempt."""
-    prefix = _CID_PART.sub("", prefix)[:12] or "rp"
-    kind = "x" if close_type is CloseType.FULL else "c"
-    return f"{prefix}-t{trade_id}-{kind}{attempt}"[:36]
+def client_order_id(
+    trade_id: int, attempt: int, close_type: CloseType, prefix: str = "rp", rule: IdRule = BINANCE_RULE
+) -> str:
+    """Deterministic client order id of one attempt (``<bot tag>-t<trade>-x<n>``; chunks ``-c<n>``),
+    in the form ``rule`` allows."""
+    return make_id(prefix, trade_id, "x" if close_type is CloseType.FULL else "c", attempt, rule)
 
 
 def may_signal_exit(state: CloseState, now: float) -> bool:
@@ -185,10 +186,17 @@ def may_send_chunk(state: CloseState, now: float) -> bool:
 
 
 def start_attempt(
-    state: CloseState, now: float, amount: Decimal | float, close_type: CloseType, trade_id: int, prefix: str = "rp"
+    state: CloseState,
+    now: float,
+    amount: Decimal | float,
+    close_type: CloseType,
+    trade_id: int,
+    prefix: str = "rp",
+    rule: IdRule = BINANCE_RULE,
 ) -> tuple[CloseState, CloseAttempt]:
     number = (state.last.number if state.last else 0) + 1
-    attempt = CloseAttempt(number, close_type, now, str(amount), client_order_id(trade_id, number, close_type, prefix))
+    cid = client_order_id(trade_id, number, close_type, prefix, rule)
+    attempt = CloseAttempt(number, close_type, now, str(amount), cid)
     status = CloseStatus.CHUNKING if close_type is CloseType.CHUNK else CloseStatus.PLACING
     return replace(state, status=status, attempts=state.attempts + (attempt,), next_allowed_at=None), attempt
 
@@ -215,41 +223,65 @@ def order_found_after_loss(state: CloseState, now: float) -> CloseState:
 def attempt_failed(
     state: CloseState, failure: Failure, now: float, config: ClosingConfig
 ) -> tuple[CloseState, tuple[Action, ...]]:
+    """The last attempt failed: back off, look at the position first, or escalate.
+
+    * every ``alert_after_failures`` consecutive failures: a warning (``CLOSE_FAILING``);
+    * a failure whose policy is to escalate (limits), or ``max_full_attempts`` failed full closes:
+      the close goes on in chunks, or, with ``chunked_fallback`` off, keeps retrying full closes;
+    * once the retry policy stops (``max_attempts`` consecutive failures) the close is stuck: a full
+      close escalates to chunks if it can; otherwise (already chunking, or no fallback) every
+      ``max_attempts`` failures raise a critical alert (``CLOSE_STUCK``) and attempts go on at the
+      longest wait. A close never ends in a quiet loop.
+    """
     attempts = _settle_last(
         state, outcome="failed", failure_class=failure.failure_class.value, error=failure.message[:200]
     )
     failures = state.consecutive_failures + 1
     state = replace(state, attempts=attempts, consecutive_failures=failures)
     actions: list[Action] = []
-    if (
-        failures >= config.alert_after_failures
-        and failures % config.alert_after_failures == 0
-        and failures != state.alerted_at_failures
-    ):
+    if failures % config.alert_after_failures == 0 and failures != state.alerted_at_failures:
         state = replace(state, alerted_at_failures=failures)
-        actions.append(
-            Alert(
-                "warning",
-                f"{failures} failed close attempts",
-                f"last failure: {failure.failure_class.value} ({failure.message[:160]})",
-            )
-        )
+        actions.append(Notify(Advice.CLOSE_FAILING, _failure_facts(failures, failure)))
     chunk = state.last is not None and state.last.close_type is CloseType.CHUNK
-    full_failures = sum(1 for a in state.attempts if a.close_type is CloseType.FULL and a.outcome == "failed")
-    escalate = failure.policy is FailurePolicy.ESCALATE or (not chunk and full_failures >= config.max_full_attempts)
+    full_failures = state.full_failures
+    wait = config.retry.wait(failures, failure)
     delay = config.retry.next_delay(failures, failure)
-    if escalate and not chunk:
-        reason = "limits" if failure.policy is FailurePolicy.ESCALATE else f"{full_failures} failed full closes"
-        state = replace(state, status=CloseStatus.CHUNKING, escalated_at=now, next_allowed_at=now + (delay or 0))
-        return state, tuple(actions) + (Escalate(reason),)
+    stopped = config.retry.stop(failures)
+    if not chunk and (failure.policy is FailurePolicy.ESCALATE or full_failures >= config.max_full_attempts or stopped):
+        if failure.policy is FailurePolicy.ESCALATE:
+            reason = "limits"
+        elif stopped and full_failures < config.max_full_attempts:
+            reason = f"{failures} failed attempts"
+        else:
+            reason = f"{full_failures} failed full closes"
+        if config.chunked_fallback:
+            state = replace(state, status=CloseStatus.CHUNKING, escalated_at=now, next_allowed_at=now + (delay or 0))
+            actions += [Escalate(reason), Notify(Advice.CLOSE_CHUNKED, {"reason": reason})]
+            return state, tuple(actions)
+    if stopped:
+        slowest = config.retry.wait(10**6, failure)  # the longest wait the policy allows
+        status = CloseStatus.CHUNKING if chunk else CloseStatus.BACKING_OFF
+        every = config.retry.attempts or failures
+        if failures % every == 0:
+            facts = {**_failure_facts(failures, failure), "wait_s": slowest, "max_attempts": every}
+            actions.append(Notify(Advice.CLOSE_STUCK, facts))
+        return replace(state, status=status, next_allowed_at=now + slowest), tuple(actions)
     if failure.policy is FailurePolicy.VERIFY_THEN_DECIDE:
-        state = replace(state, status=CloseStatus.VERIFYING, next_allowed_at=now + (delay or 0))
+        state = replace(
+            state, status=CloseStatus.VERIFYING, next_allowed_at=now + (delay if delay is not None else wait)
+        )
         return state, tuple(actions) + (VerifyPosition(),)
     status = CloseStatus.CHUNKING if chunk else CloseStatus.BACKING_OFF
-    fallback = config.retry.wait(failures, failure)
-    return replace(state, status=status, next_allowed_at=now + (delay if delay is not None else fallback)), tuple(
-        actions
-    )
+    return replace(state, status=status, next_allowed_at=now + (delay if delay is not None else wait)), tuple(actions)
+
+
+def _failure_facts(failures: int, failure: Failure) -> dict:
+    return {
+        "failures": failures,
+        "attempts": failures,
+        "failure_class": failure.failure_class.value,
+        "error": failure.message[:120],
+    }
 
 
 SIZE_TOLERANCE = Decimal("0.001")  # relative: a position within 0.1 % of the trade's amount matches it

@@ -108,7 +108,7 @@ Count = Annotated[StrictInt, Field(ge=1, le=1000)]
 
 
 class ClosingConfigSection(_Section):
-    """``robust_plugin.core.closing``: verified closes with retry and chunked fallback (live futures)."""
+    """``robust_plugin.closing``: verified closes with retry and chunked fallback (live futures)."""
 
     enabled: StrictBool = Field(True, description="Verify, retry and escalate closes in live trading.")
     order_guard: StrictBool = Field(
@@ -116,7 +116,12 @@ class ClosingConfigSection(_Section):
     )
     max_full_attempts: Count = Field(3, description="Failed full closes before closing in chunks.")
     alert_after_failures: Count = Field(3, description="Consecutive failures of one trade's close before an alert.")
-    max_attempts: Count = Field(10, description="Retries with backoff before giving up on backoff and escalating.")
+    max_attempts: Count = Field(
+        10,
+        description="Consecutive failed attempts before a close counts as stuck: a full close goes on in chunks "
+        "(with chunked_fallback), otherwise a critical alert, repeated every max_attempts failures, and attempts "
+        "go on at backoff_max.",
+    )
     backoff_initial: Duration = Field("2s", description="Wait after the first failure; doubles per failure.")
     backoff_max: Duration = Field("5m", description="Longest wait between attempts.")
     chunked_fallback: StrictBool = Field(True, description="Close in partial exits when full closes cannot work.")
@@ -129,6 +134,7 @@ class ClosingConfigSection(_Section):
         return ClosingConfig(
             max_full_attempts=self.max_full_attempts,
             alert_after_failures=self.alert_after_failures,
+            chunked_fallback=self.chunked_fallback,
             retry=default_policy(
                 self.max_attempts, max(self.backoff_initial, 0.001), max(self.backoff_max, self.backoff_initial)
             ),
@@ -136,7 +142,7 @@ class ClosingConfigSection(_Section):
 
 
 class SettlementConfig(_Section):
-    """``robust_plugin.core.settlement``: post-entry verification (live futures)."""
+    """``robust_plugin.settlement``: post-entry verification (live futures)."""
 
     enabled: StrictBool = Field(True, description="Verify every entry fill against the exchange position.")
     deadline: Duration = Field(
@@ -155,7 +161,7 @@ class SettlementConfig(_Section):
 
 
 class ReconcileConfig(_Section):
-    """``robust_plugin.core.reconcile``: open trades against exchange positions (live futures)."""
+    """``robust_plugin.reconcile``: open trades against exchange positions (live futures)."""
 
     enabled: StrictBool = Field(True, description="Compare open trades with exchange positions periodically.")
     interval: Duration = Field("1m", description="How often.")
@@ -187,7 +193,7 @@ def _loopback(value: str) -> str:
 
 
 class MetricsConfig(_Section):
-    """``robust_plugin.core.metric_rules``: the optional Prometheus exporter (dry-run and live)."""
+    """``robust_plugin.metrics``: the optional Prometheus exporter (dry-run and live)."""
 
     enabled: StrictBool = Field(
         False, description="Serve Prometheus metrics at http://host:port/metrics (dry-run and live)."

@@ -1,8 +1,8 @@
 """Failure classes: what went wrong with an order, decided by exception type first.
 
 ccxt and freqtrade exception types come first (walking the ``__cause__``/``__context__`` chain and
-each exception's class hierarchy by name, so this module imports neither); Binance error codes
-refine a type that is too coarse (freqtrade wraps most ccxt errors in ``TemporaryError``, and ccxt
+each exception's class hierarchy by name, so this module imports neither); the exchange's error codes
+(from the exchange dialect's table) refine a type that is too coarse (freqtrade wraps most ccxt errors in ``TemporaryError``, and ccxt
 itself raises a plain ``ExchangeError`` for codes it does not map); the message text is the last
 resort. Each class has a policy: retry with backoff, look at the position before deciding, or
 escalate to chunked closes.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from enum import Enum
 
@@ -68,28 +68,10 @@ _COARSE: dict[str, FailureClass] = {
     "RetryableOrderError": FailureClass.NETWORK,
 }
 
-BINANCE_CODES: dict[int, FailureClass] = {
-    -1003: FailureClass.RATE_LIMIT,
-    -1015: FailureClass.RATE_LIMIT,
-    -1001: FailureClass.NETWORK,
-    -1007: FailureClass.NETWORK,
-    -1006: FailureClass.NETWORK,
-    -1008: FailureClass.UNAVAILABLE,
-    -4141: FailureClass.UNAVAILABLE,
-    -2019: FailureClass.INSUFFICIENT_MARGIN,
-    -2018: FailureClass.INSUFFICIENT_MARGIN,
-    -2022: FailureClass.POSITION_REJECTED,
-    -4118: FailureClass.POSITION_REJECTED,
-    -1111: FailureClass.LIMITS,
-    -4003: FailureClass.LIMITS,
-    -4004: FailureClass.LIMITS,
-    -4005: FailureClass.LIMITS,
-    -4164: FailureClass.LIMITS,
-    -4131: FailureClass.LIMITS,
-    -4024: FailureClass.LIMITS,
-    -4014: FailureClass.LIMITS,
-    -4023: FailureClass.LIMITS,
-}
+Codes = Mapping[int, FailureClass]
+"""An exchange's error codes and what they mean; each exchange dialect supplies its own."""
+
+_NO_CODES: Mapping[int, FailureClass] = {}
 
 _TEXT: tuple[tuple[str, FailureClass], ...] = (
     ("too many requests", FailureClass.RATE_LIMIT),
@@ -110,7 +92,7 @@ _TEXT: tuple[tuple[str, FailureClass], ...] = (
     ("maintenance", FailureClass.UNAVAILABLE),
 )
 
-_CODE = re.compile(r'\{[^{}]*"code"\s*:\s*"?(-?\d+)"?[^{}]*\}')
+_CODE = re.compile(r'\{[^{}]*"(?:code|retCode)"\s*:\s*"?(-?\d+)"?[^{}]*\}')
 _RETRY_AFTER = re.compile(r"retry[- ]after[\"']?\s*[:=]?\s*[\"']?(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
@@ -134,27 +116,30 @@ class Failure:
         return data
 
 
-def binance_code(message: str) -> int | None:
-    """The Binance error code in a ccxt message such as ``binanceusdm {"code":-2022,"msg":"..."}``."""
+def exchange_code(message: str) -> int | None:
+    """The exchange's error code in a ccxt message such as ``binanceusdm {"code":-2022,"msg":"..."}``
+    or ``bybit {"retCode":110007,"retMsg":"..."}``."""
     match = _CODE.search(message or "")
     if not match:
         return None
     try:
-        return int(json.loads(match.group(0)).get("code"))
+        data = json.loads(match.group(0))
+        return int(data.get("code", data.get("retCode")))
     except (ValueError, TypeError, AttributeError):
         return int(match.group(1))
 
 
-def classify_parts(type_names: Sequence[str], code: int | None, message: str) -> FailureClass:
-    """Decide from exception class names (outermost first, each with its bases), a code, a message."""
+def classify_parts(type_names: Sequence[str], code: int | None, message: str, codes: Codes = _NO_CODES) -> FailureClass:
+    """Decide from exception class names (outermost first, each with its bases), the exchange's code
+    (looked up in ``codes``, the exchange dialect's table), a message."""
     names = list(type_names)
     for name, failure_class in _BY_TYPE:
         if name in names:
-            if failure_class in (FailureClass.NETWORK,) and code in BINANCE_CODES:
-                return BINANCE_CODES[code]  # e.g. TemporaryError("... -2019 ...") from a plain ExchangeError
+            if failure_class in (FailureClass.NETWORK,) and code in codes:
+                return codes[code]  # e.g. TemporaryError("... -2019 ...") from a plain ExchangeError
             return failure_class
-    if code in BINANCE_CODES:
-        return BINANCE_CODES[code]
+    if code in codes:
+        return codes[code]
     lowered = (message or "").lower()
     for text, failure_class in _TEXT:
         if text in lowered:
@@ -174,13 +159,13 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def classify(exc: BaseException, retry_after: float | None = None) -> Failure:
-    """Classify ``exc`` (and the exceptions it was raised from)."""
+def classify(exc: BaseException, retry_after: float | None = None, codes: Codes = _NO_CODES) -> Failure:
+    """Classify ``exc`` (and the exceptions it was raised from); ``codes`` is the exchange's table."""
     chain = list(_chain(exc))
     innermost_first = list(reversed(chain))  # the original ccxt error is the most specific
     names = [klass.__name__ for e in innermost_first for klass in type(e).__mro__]
     message = " | ".join(str(e) for e in chain)
-    code = next((c for c in (binance_code(str(e)) for e in innermost_first) if c is not None), None)
+    code = next((c for c in (exchange_code(str(e)) for e in innermost_first) if c is not None), None)
     if retry_after is None:
         for e in chain:
             value = getattr(e, "retry_after", None)
@@ -190,4 +175,4 @@ def classify(exc: BaseException, retry_after: float | None = None) -> Failure:
         else:
             match = _RETRY_AFTER.search(message)
             retry_after = float(match.group(1)) if match else None
-    return Failure(classify_parts(names, code, message), code, message[:500], retry_after, type(exc).__name__)
+    return Failure(classify_parts(names, code, message, codes), code, message[:500], retry_after, type(exc).__name__)

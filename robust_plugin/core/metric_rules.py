@@ -36,6 +36,7 @@ from typing import Any, Literal, Protocol
 
 from robust_plugin.core.aging import AgedPhase
 from robust_plugin.core.failures import FailureClass
+from robust_plugin.core.kinds import EventKind
 from robust_plugin.core.reconcile import Finding, FindingKind
 from robust_plugin.core.settlement import SettlementOutcome
 
@@ -92,14 +93,14 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 CLOSE_OUTCOMES = {
-    "close_attempt": "started",
-    "close_chunk": "started",
-    "close_placed": "placed",
-    "close_failed": "failed",
-    "close_filled": "filled",
-    "close_found_after_loss": "found_after_loss",
-    "close_unresolved": "unresolved",
-    "close_skipped_gone": "skipped_gone",
+    EventKind.CLOSE_ATTEMPT: "started",
+    EventKind.CLOSE_CHUNK: "started",
+    EventKind.CLOSE_PLACED: "placed",
+    EventKind.CLOSE_FAILED: "failed",
+    EventKind.CLOSE_FILLED: "filled",
+    EventKind.CLOSE_FOUND_AFTER_LOSS: "found_after_loss",
+    EventKind.CLOSE_UNRESOLVED: "unresolved",
+    EventKind.CLOSE_SKIPPED_GONE: "skipped_gone",
 }
 FAILURE_CLASSES = frozenset(c.value for c in FailureClass)
 SETTLEMENT_VERDICTS = frozenset(o.value for o in SettlementOutcome if o is not SettlementOutcome.PENDING)
@@ -169,43 +170,45 @@ def finding_fingerprint(kind: str, pair: str | None, trade_id: int | None, data:
 
 def translate(state: MetricsState, event: EventLike) -> tuple[MetricsState, list[MetricUpdate]]:
     """The metric updates one event makes, and the state the gauges are derived from afterwards."""
-    kind, pair, data = event.kind, event.pair or "", event.data or {}
+    kind, pair, data = EventKind.parse(event.kind), event.pair or "", event.data or {}
+    if kind is None:  # a kind this version does not know (a newer bot writing to the same store)
+        return state, []
     if kind in CLOSE_OUTCOMES:
         outcome = CLOSE_OUTCOMES[kind]
         failure = _one_of(data.get("failure_class"), FAILURE_CLASSES) if outcome == "failed" else NONE
         return state, [MetricUpdate(CLOSE_ATTEMPTS, "inc", _labels(pair, failure_class=failure, outcome=outcome))]
-    if kind.startswith("settlement_") and kind != "settlement_started":
-        outcome = _one_of(kind.removeprefix("settlement_"), SETTLEMENT_VERDICTS)
+    if kind.settlement_verdict is not None:
+        outcome = _one_of(kind.settlement_verdict, SETTLEMENT_VERDICTS)
         updates = [MetricUpdate(SETTLEMENT_OUTCOMES, "inc", _labels(pair, outcome=outcome))]
         lag = data.get("lag_s")
         if isinstance(lag, (int, float)) and not isinstance(lag, bool) and 0 <= lag < float("inf"):
             updates.append(MetricUpdate(SETTLEMENT_LAG, "observe", _labels(pair, outcome=outcome), float(lag)))
         return state, updates
-    if kind == "finding_resolved":
+    if kind is EventKind.FINDING_RESOLVED:
         fingerprint = str(data.get("fingerprint", ""))
         gone = {f for f in state.findings if f[0] == fingerprint}
         if not gone:
             return state, []
         findings = state.findings - gone
         return MetricsState(state.aged, findings), [_findings_count(findings, p, k) for _, p, k in sorted(gone)]
-    if kind.startswith("finding_"):
-        finding = _one_of(kind.removeprefix("finding_"), FINDING_KINDS)
+    if kind.finding is not None:
+        finding = _one_of(kind.finding, FINDING_KINDS)
         findings = state.findings | {(finding_fingerprint(finding, event.pair, event.trade_id, data), pair, finding)}
         return MetricsState(state.aged, findings), [
             MetricUpdate(FINDINGS, "inc", _labels(pair, kind=finding)),
             _findings_count(findings, pair, finding),
         ]
-    if kind == "aged_stage" and event.trade_id is not None:
+    if kind is EventKind.AGED_STAGE and event.trade_id is not None:
         phase = _one_of(data.get("phase"), PHASES)
         before = state.aged.get(event.trade_id)
         aged = {**state.aged, event.trade_id: (pair, phase)}
         touched = {(pair, phase)} | ({before} if before else set())
         return MetricsState(aged, state.findings), [_aged_count(aged, p, ph) for p, ph in sorted(touched)]
-    if kind == "trade_closed" and event.trade_id in state.aged:
+    if kind is EventKind.TRADE_CLOSED and event.trade_id in state.aged:
         before = state.aged[event.trade_id]
         aged = {t: v for t, v in state.aged.items() if t != event.trade_id}
         return MetricsState(aged, state.findings), [_aged_count(aged, *before)]
-    if kind == "alert":
+    if kind is EventKind.ALERT:
         severity = _one_of(event.severity, SEVERITIES)
         return state, [MetricUpdate(ALERTS, "inc", _labels(pair, severity=severity))]
     return state, []

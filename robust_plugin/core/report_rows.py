@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from robust_plugin.core.aging import is_aged_reason
+from robust_plugin.core.kinds import EventKind
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ def settlement_rows(
     """Settlement verdicts: from the store's ``settlement_*`` events, else from each trade's state."""
     rows = []
     for event in events:
-        kind = str(event.get("kind", ""))
-        if not kind.startswith("settlement_") or kind == "settlement_started":
+        kind = EventKind.parse(str(event.get("kind", "")))
+        if kind is None or kind.settlement_verdict is None:
             continue
         data = event.get("data") or {}
         trade_id = int(event.get("trade_id") or 0)
@@ -123,7 +124,7 @@ def settlement_rows(
             SettlementRow(
                 trade_id,
                 str(event.get("pair") or pairs.get(trade_id, "")),
-                str(data.get("outcome", kind.removeprefix("settlement_"))),
+                str(data.get("outcome", kind.settlement_verdict)),
                 data.get("lag_s"),
                 data.get("checks"),
                 str(data.get("detail") or ""),

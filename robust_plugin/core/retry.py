@@ -22,7 +22,10 @@ def wait_exponential(initial: float = 2.0, multiplier: float = 2.0, maximum: flo
         raise ValueError("wait_exponential needs 0 <= initial <= maximum and multiplier >= 1")
 
     def wait(attempt: int, failure: Failure) -> float:
-        return min(maximum, initial * multiplier ** max(0, attempt - 1))
+        try:
+            return min(maximum, initial * multiplier ** max(0, attempt - 1))
+        except OverflowError:  # far past the cap
+            return maximum
 
     return wait
 
@@ -70,6 +73,7 @@ class RetryPolicy:
     stop: Stop
     wait: Wait
     retry_if: RetryIf
+    attempts: int | None = None  # the attempt count ``stop`` stops at, when it is a plain count
 
     def next_delay(self, attempts: int, failure: Failure) -> float | None:
         """Seconds to wait before the next attempt, or None when the policy gives up."""
@@ -78,9 +82,10 @@ class RetryPolicy:
         return self.wait(attempts, failure)
 
 
-def default_policy(max_attempts: int = 5, initial: float = 2.0, maximum: float = 300.0) -> RetryPolicy:
+def default_policy(max_attempts: int = 10, initial: float = 2.0, maximum: float = 300.0) -> RetryPolicy:
     return RetryPolicy(
         stop=stop_after_attempt(max_attempts),
+        attempts=max_attempts,
         wait=wait_retry_after(wait_exponential(initial, 2.0, maximum)),
         retry_if=retry_if_policy(FailurePolicy.RETRY, FailurePolicy.VERIFY_THEN_DECIDE),
     )

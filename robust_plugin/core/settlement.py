@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
 
+from robust_plugin.core.advice import Advice, severity_of
+from robust_plugin.core.exchange_reports import OrderReport
+from robust_plugin.core.kinds import Side
+
 
 class SettlementOutcome(str, Enum):
     PENDING = "pending"
@@ -149,6 +153,37 @@ def _next_check(job: SettlementJob, now: float, loop_s: float, policy: Settlemen
     return at
 
 
+class SettlementAction(str, Enum):
+    """What the adapter must do after a check, before the job can go on."""
+
+    WAIT = "wait"  # nothing: check again at ``job.next_check_at``
+    READ_HISTORY = "read_history"  # read the order history since the fill and step again with it
+
+
+@dataclass(frozen=True)
+class SettlementCheck:
+    """The result of one check: the job as it is now, a verdict when the outcome changed, and what
+    the adapter must do next."""
+
+    job: SettlementJob
+    verdict: Verdict | None = None
+    action: SettlementAction = SettlementAction.WAIT
+
+    @property
+    def needs_history(self) -> bool:
+        return self.action is SettlementAction.READ_HISTORY
+
+
+def _verdict(outcome: SettlementOutcome, lag: float | None, detail: str) -> Verdict:
+    return Verdict(outcome, lag, detail, SEVERITY[outcome])
+
+
+def retarget(job: SettlementJob, expected_amount: float) -> SettlementJob:
+    """The trade's amount changed while the job was pending (an add-on entry filled): the position
+    to expect is the trade's amount now, not the one frozen at this job's fill."""
+    return job if is_final(job) else replace(job, expected_amount=expected_amount)
+
+
 def step(
     job: SettlementJob,
     observation: PositionObservation | None,
@@ -156,18 +191,30 @@ def step(
     loop_interval_s: float,
     policy: SettlementPolicy,
     history: FillHistory | None = None,
-) -> tuple[SettlementJob, Verdict | None, bool]:
-    """One check. Returns the job, a verdict when the outcome changes, and whether history is needed."""
+) -> SettlementCheck:
+    """One check of a pending job against a position read (``None``: the read failed).
+
+    A position of the other side, or of another size, before the deadline is a view that has not
+    caught up with the fill yet (exchanges show the last position for a while): the job keeps
+    watching. Only the expected size on the job's side verifies it; a different size still shown at
+    the deadline is a ``size_mismatch``; an absent position is explained by the history alone.
+    """
     if is_final(job):
-        return job, None, False
+        return SettlementCheck(job)
     checked = replace(job, checks=job.checks + 1)
     if observation is None:  # the read failed: that is not "absent"
-        return replace(checked, next_check_at=_next_check(checked, now, loop_interval_s, policy)), None, False
+        return SettlementCheck(replace(checked, next_check_at=_next_check(checked, now, loop_interval_s, policy)))
     ours = observation.amount > 0 and observation.side == job.side
     lag = max(0.0, observation.observed_at - job.filled_at)
+    age = now - job.filled_at
     if ours:
         tolerance = job.expected_amount * policy.size_tolerance_ratio
-        if abs(observation.amount - job.expected_amount) > tolerance:
+        if abs(observation.amount - job.expected_amount) <= tolerance:
+            late = lag > policy.late_after_s or job.outcome is SettlementOutcome.UNKNOWN
+            outcome = SettlementOutcome.VERIFIED_LATE if late else SettlementOutcome.VERIFIED
+            done = replace(checked, outcome=outcome, resolved_at=now, lag_s=lag, last_seen_amount=observation.amount)
+            return SettlementCheck(done, _verdict(outcome, lag, f"position visible after {lag:.1f}s"))
+        if age >= policy.deadline_s:
             done = replace(
                 checked,
                 outcome=SettlementOutcome.SIZE_MISMATCH,
@@ -175,64 +222,70 @@ def step(
                 lag_s=lag,
                 last_seen_amount=observation.amount,
             )
-            return (
-                done,
-                Verdict(
-                    SettlementOutcome.SIZE_MISMATCH,
-                    lag,
-                    f"expected {job.expected_amount}, the exchange shows {observation.amount}",
-                    "warning",
-                ),
-                False,
-            )
-        late = lag > policy.late_after_s or job.outcome is SettlementOutcome.UNKNOWN
-        outcome = SettlementOutcome.VERIFIED_LATE if late else SettlementOutcome.VERIFIED
-        done = replace(checked, outcome=outcome, resolved_at=now, lag_s=lag, last_seen_amount=observation.amount)
-        return done, Verdict(outcome, lag, f"position visible after {lag:.1f}s", "warning" if late else "info"), False
-    # absent (or the other side): explain it from the history, never from the absence alone
-    age = now - job.filled_at
+            detail = f"expected {job.expected_amount}, the exchange shows {observation.amount}"
+            return SettlementCheck(done, _verdict(SettlementOutcome.SIZE_MISMATCH, lag, detail))
+        seen = replace(checked, last_seen_amount=observation.amount)
+        return SettlementCheck(replace(seen, next_check_at=_next_check(seen, now, loop_interval_s, policy)))
+    # absent (or only the other side's stale view): explain it from the history, never from the absence
     if history is not None:
         checked = replace(checked, history_checked_at=now)
         if history.our_fill_seen and (history.liquidated or history.closing_fill_after):
             how = "liquidated" if history.liquidated else "closed"
             done = replace(checked, outcome=SettlementOutcome.CLOSED_IMMEDIATELY, resolved_at=now)
-            return (
-                done,
-                Verdict(
-                    SettlementOutcome.CLOSED_IMMEDIATELY,
-                    None,
-                    f"opened and {how} right after the fill (exit at {history.exit_price})",
-                    "warning",
-                ),
-                False,
-            )
+            detail = f"opened and {how} right after the fill (exit at {history.exit_price})"
+            return SettlementCheck(done, _verdict(SettlementOutcome.CLOSED_IMMEDIATELY, None, detail))
         if not history.our_fill_seen and age >= policy.deadline_s:
             done = replace(checked, outcome=SettlementOutcome.NEVER_FILLED, resolved_at=now)
-            return (
-                done,
-                Verdict(
-                    SettlementOutcome.NEVER_FILLED,
-                    None,
-                    "reported filled, but no fill of ours in the trade history",
-                    "warning",
-                ),
-                False,
-            )
+            detail = "reported filled, but no fill of ours in the trade history"
+            return SettlementCheck(done, _verdict(SettlementOutcome.NEVER_FILLED, None, detail))
     if age >= policy.deadline_s and job.outcome is SettlementOutcome.PENDING:
-        if history is None:
-            return checked, None, True  # decide at the deadline only with the history in hand
+        if history is None:  # decide at the deadline only with the history in hand
+            return SettlementCheck(checked, action=SettlementAction.READ_HISTORY)
         unknown = replace(checked, outcome=SettlementOutcome.UNKNOWN, next_check_at=now + policy.max_spacing_s)
-        return (
-            unknown,
-            Verdict(
-                SettlementOutcome.UNKNOWN,
-                None,
-                "no position after the deadline and the history does "
-                "not explain it: a position may be open without protection",
-                "critical",
-            ),
-            False,
+        detail = (
+            "no position after the deadline and the history does not explain it: "
+            "a position may be open without protection"
         )
+        return SettlementCheck(unknown, _verdict(SettlementOutcome.UNKNOWN, None, detail))
     spacing_since_history = now - (checked.history_checked_at or job.filled_at)
     needs_history = history is None and age > policy.late_after_s and spacing_since_history >= policy.late_after_s
-    return replace(checked, next_check_at=_next_check(checked, now, loop_interval_s, policy)), None, needs_history
+    job = replace(checked, next_check_at=_next_check(checked, now, loop_interval_s, policy))
+    return SettlementCheck(job, action=SettlementAction.READ_HISTORY if needs_history else SettlementAction.WAIT)
+
+
+SEVERITY: dict[SettlementOutcome, str] = {
+    SettlementOutcome.VERIFIED: "info",
+    SettlementOutcome.VERIFIED_LATE: severity_of(Advice.SETTLEMENT_VERIFIED_LATE).value,
+    SettlementOutcome.SIZE_MISMATCH: severity_of(Advice.SETTLEMENT_SIZE_MISMATCH).value,
+    SettlementOutcome.CLOSED_IMMEDIATELY: severity_of(Advice.SETTLEMENT_CLOSED_IMMEDIATELY).value,
+    SettlementOutcome.NEVER_FILLED: severity_of(Advice.SETTLEMENT_NEVER_FILLED).value,
+    SettlementOutcome.UNKNOWN: severity_of(Advice.SETTLEMENT_UNKNOWN).value,
+}
+"""Each outcome's severity, from the one advice table."""
+
+ADVICE: dict[SettlementOutcome, Advice] = {
+    SettlementOutcome.VERIFIED_LATE: Advice.SETTLEMENT_VERIFIED_LATE,
+    SettlementOutcome.SIZE_MISMATCH: Advice.SETTLEMENT_SIZE_MISMATCH,
+    SettlementOutcome.CLOSED_IMMEDIATELY: Advice.SETTLEMENT_CLOSED_IMMEDIATELY,
+    SettlementOutcome.NEVER_FILLED: Advice.SETTLEMENT_NEVER_FILLED,
+    SettlementOutcome.UNKNOWN: Advice.SETTLEMENT_UNKNOWN,
+}
+"""The alert each outcome raises (a plain ``verified`` raises none)."""
+
+
+def fill_history(job: SettlementJob, orders: list[OrderReport]) -> FillHistory:
+    """What the pair's order history since the fill says about a job whose position is absent: our
+    entry's fill, and an executed order of the exit side after it (the exchange's liquidation or
+    auto-deleverage when the dialect marked it so)."""
+    ours = any(o.order_id == job.entry_order_id and o.executed for o in orders)
+    exit_side = Side(job.side).exit_order_side
+    after = [o for o in orders if o.side == exit_side and o.executed and (o.timestamp or 0.0) >= job.filled_at - 1.0]
+    last = max(after, key=lambda o: o.timestamp or 0.0) if after else None
+    return FillHistory(
+        our_fill_seen=ours,
+        closing_fill_after=bool(after),
+        liquidated=any(o.liquidation for o in after),
+        exit_price=last.average if last else None,
+        exit_time=last.timestamp if last else None,
+        exit_amount=last.filled if last else None,
+    )

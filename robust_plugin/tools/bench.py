@@ -210,13 +210,11 @@ def _our_policy(read, clock, sleep, filled_at: float, loop_s: float = 1.0) -> tu
         if core.is_due(job, now):
             reads += 1
             seen = read()
-            job, verdict, needs = core.step(
-                job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy
-            )
-            if needs:
-                job, verdict, _ = core.step(
-                    job, core.PositionObservation("long", 0.01 if seen else 0.0, now), now, loop_s, policy, history
-                )
+            observation = core.PositionObservation("long", 0.01 if seen else 0.0, now)
+            check = core.step(job, observation, now, loop_s, policy)
+            if check.needs_history:
+                check = core.step(job, observation, now, loop_s, policy, history)
+            job = check.job
             if job.outcome in (core.SettlementOutcome.VERIFIED, core.SettlementOutcome.VERIFIED_LATE):
                 return True, reads, now
             if job.outcome in (core.SettlementOutcome.NEVER_FILLED, core.SettlementOutcome.CLOSED_IMMEDIATELY):

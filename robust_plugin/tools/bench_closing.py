@@ -19,7 +19,10 @@ import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
-from robust_plugin.adapter.order_guard import Intent, OrderGuard
+from robust_plugin.adapter.exchange.binance import ERROR_CODES as BINANCE_CODES
+from robust_plugin.adapter.exchange.binance import Binance
+from robust_plugin.adapter.exchange.boundary import ExchangeBoundary
+from robust_plugin.adapter.exchange.order_guard import Intent, OrderGuard
 from robust_plugin.core import closing as core
 from robust_plugin.core.failures import classify
 from robust_plugin.tools import sampledata
@@ -88,8 +91,9 @@ def _position(client) -> float:
 
 def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
     outcomes = []
-    guard = OrderGuard(outcomes.append, prefix="bench")
-    guard.install(types.SimpleNamespace(_api=client))
+    guard = OrderGuard(outcomes.append, tag="bench")
+    boundary = ExchangeBoundary(types.SimpleNamespace(_api=client, markets=client.markets), Binance())
+    guard.install(boundary, check_freqtrade=False)
     config = core.ClosingConfig(max_full_attempts=50, alert_after_failures=3)
     state, start, sent = core.CloseState(), time.time(), 0
     while time.time() - start < timeout:
@@ -113,7 +117,7 @@ def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
             except Exception as error:  # noqa: BLE001
                 headers = getattr(client, "last_response_headers", None) or {}
                 retry_after = float(headers["Retry-After"]) if headers.get("Retry-After") else None
-                state, _ = core.attempt_failed(state, classify(error, retry_after), now, config)
+                state, _ = core.attempt_failed(state, classify(error, retry_after, BINANCE_CODES), now, config)
         elif state.status is core.CloseStatus.CLOSED:
             return {
                 "flat": _position(client) == 0,

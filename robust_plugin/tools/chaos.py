@@ -24,6 +24,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from robust_plugin.core.kinds import EventKind
 from robust_plugin.tools import chaos_check as cc
 from robust_plugin.tools import sampledata
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
@@ -447,7 +448,7 @@ def run(args: argparse.Namespace) -> int:
                     print(
                         f"[{elapsed:5.0f}s] trades {len(_open_trades(workdir / 'trades.sqlite') or ())} open / "
                         f"{entries} entries, close attempts {closes}, faults fired {health.get('faults_fired', '?')}, "
-                        f"findings {sum(e.kind.startswith('finding_') for e in journal.events)}, "
+                        f"findings {sum((EventKind.parse(e.kind) or EventKind.ALERT).finding is not None for e in journal.events)}, "
                         f"alerts {journal.count('alert')}",
                         flush=True,
                     )

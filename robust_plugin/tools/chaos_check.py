@@ -13,22 +13,27 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from robust_plugin.core.advice import TABLE, Advice
+from robust_plugin.core.kinds import CLOSE_EVENTS, EventKind
+
 FULL_CLOSE_ID = re.compile(r"-t(\d+)-x(\d+)$")
 
-# event kind -> subject of the alert it deserves (the same trade and pair)
-ALERT_SUBJECTS = {
-    "finding_orphan": "reconciliation: orphan",
-    "finding_ghost": "reconciliation: ghost",
-    "finding_size_mismatch": "reconciliation: size_mismatch",
-    "finding_unprotected": "reconciliation: unprotected",
-    "settlement_verified_late": "entry settlement: verified_late",
-    "settlement_size_mismatch": "entry settlement: size_mismatch",
-    "settlement_closed_immediately": "entry settlement: closed_immediately",
-    "settlement_never_filled": "entry settlement: never_filled",
-    "settlement_unknown": "entry settlement: unknown",
-    "close_skipped_gone": "position already gone",
-    "closed_outside": "position closed outside the bot",
+# event kind -> subject of the alert it deserves (the same trade and pair), from the advice table
+_DESERVES = {
+    EventKind.FINDING_ORPHAN: Advice.FINDING_ORPHAN,
+    EventKind.FINDING_GHOST: Advice.FINDING_GHOST,
+    EventKind.FINDING_SIZE_MISMATCH: Advice.FINDING_SIZE_MISMATCH,
+    EventKind.FINDING_UNPROTECTED: Advice.FINDING_UNPROTECTED,
+    EventKind.SETTLEMENT_VERIFIED_LATE: Advice.SETTLEMENT_VERIFIED_LATE,
+    EventKind.SETTLEMENT_SIZE_MISMATCH: Advice.SETTLEMENT_SIZE_MISMATCH,
+    EventKind.SETTLEMENT_CLOSED_IMMEDIATELY: Advice.SETTLEMENT_CLOSED_IMMEDIATELY,
+    EventKind.SETTLEMENT_NEVER_FILLED: Advice.SETTLEMENT_NEVER_FILLED,
+    EventKind.SETTLEMENT_UNKNOWN: Advice.SETTLEMENT_UNKNOWN,
+    EventKind.CLOSE_SKIPPED_GONE: Advice.POSITION_GONE,
+    EventKind.CLOSED_OUTSIDE: Advice.CLOSED_OUTSIDE,
+    EventKind.CLOSE_STUCK: Advice.CLOSE_STUCK,
 }
+ALERT_SUBJECTS = {kind.value: TABLE[advice].subject for kind, advice in _DESERVES.items()}
 # what tells the user that an open trade has no position
 GHOST_REPORTS = frozenset(
     {
@@ -311,7 +316,9 @@ def stalled_closes(run: Run) -> list[int]:
     started = {e.trade_id for e in run.events if e.kind in ("close_attempt", "close_chunk")}
     last: dict[int, Event] = {}
     for e in run.events:
-        if e.trade_id in open_ids and (e.kind == "alert" or e.kind.startswith("close_")):  # attempts, failures, waits
+        if e.trade_id in open_ids and (
+            e.kind == EventKind.ALERT or e.kind in CLOSE_EVENTS
+        ):  # attempts, failures, waits
             last[e.trade_id] = e
     return sorted(
         t
@@ -351,7 +358,7 @@ def missing_events(run: Run) -> tuple[list[str], list[str]]:
     outcomes = {
         (e.trade_id, str(e.data.get("order_id")))
         for e in run.events
-        if e.kind.startswith("settlement_") and e.kind != "settlement_started"
+        if (EventKind.parse(e.kind) or EventKind.ALERT).settlement_verdict is not None
     }
     settle_by = end - int((run.limits.settlement_deadline_s + run.limits.slack_s) * 1000)
     unsettled = [

@@ -107,7 +107,12 @@ def plugin_events(workdir: Path, kind: str | None = None) -> list[dict]:
     if not path.exists():
         return []
     with sqlite3.connect(path) as db:
-        rows = db.execute("select kind, severity, trade_id, created_at, data from robust_events order by id").fetchall()
+        try:
+            rows = db.execute(
+                "select kind, severity, trade_id, created_at, data from robust_events order by id"
+            ).fetchall()
+        except sqlite3.OperationalError:  # the store is being created (its migration not run yet)
+            return []
     events = [
         {"kind": k, "severity": s, "trade_id": t, "created_at": c, "data": json.loads(d)} for k, s, t, c, d in rows
     ]

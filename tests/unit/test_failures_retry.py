@@ -8,7 +8,9 @@ from freqtrade import exceptions as ft
 from hypothesis import given
 from hypothesis import strategies as st
 
-from robust_plugin.core.failures import Failure, FailureClass, FailurePolicy, binance_code, classify
+from robust_plugin.adapter.exchange.binance import ERROR_CODES as BINANCE_CODES
+from robust_plugin.adapter.exchange.bybit import ERROR_CODES as BYBIT_CODES
+from robust_plugin.core.failures import Failure, FailureClass, FailurePolicy, classify, exchange_code
 from robust_plugin.core.retry import default_policy, stop_after_attempt, wait_exponential, wait_retry_after
 
 
@@ -79,18 +81,19 @@ def wrapped(outer: type[BaseException], inner: BaseException) -> BaseException:
     ],
 )
 def test_real_exception_chains_are_classified_by_type_then_code(exception, expected):
-    assert classify(exception).failure_class is expected
+    assert classify(exception, codes=BINANCE_CODES).failure_class is expected
 
 
 def test_policies_say_what_to_do():
     assert classify(ccxt.RequestTimeout("x")).policy is FailurePolicy.RETRY
     assert classify(ccxt.InsufficientFunds("x")).policy is FailurePolicy.VERIFY_THEN_DECIDE
-    assert classify(ccxt.BadRequest('{"code":-4005,"msg":"x"}')).policy is FailurePolicy.ESCALATE
+    assert classify(ccxt.BadRequest('{"code":-4005,"msg":"x"}'), codes=BINANCE_CODES).policy is FailurePolicy.ESCALATE
 
 
-def test_binance_code_and_retry_after_are_read_from_messages():
-    assert binance_code('binanceusdm {"code":-2022,"msg":"ReduceOnly Order is rejected."}') == -2022
-    assert binance_code("no json here") is None
+def test_exchange_codes_and_retry_after_are_read_from_messages():
+    assert exchange_code('binanceusdm {"code":-2022,"msg":"ReduceOnly Order is rejected."}') == -2022
+    assert exchange_code('bybit {"retCode":110017,"retMsg":"reduce-only rule not satisfied"}') == 110017
+    assert exchange_code("no json here") is None
     assert classify(ccxt.RateLimitExceeded("429 Retry-After: 7")).retry_after == 7.0
     assert classify(ccxt.RateLimitExceeded("429"), retry_after=3).retry_after == 3
 
@@ -120,3 +123,43 @@ def test_the_policy_stops_and_refuses_escalation_classes():
     assert policy.next_delay(3, failure()) is None  # stopped
     assert policy.next_delay(1, failure(cls=FailureClass.LIMITS)) is None  # escalate, do not retry
     assert stop_after_attempt(2)(2) and not stop_after_attempt(2)(1)
+
+
+@pytest.mark.parametrize(
+    ("exception", "expected"),
+    [
+        # Bybit's quantity and notional refusals escalate instead of being retried as "unknown"
+        (
+            wrapped(ft.TemporaryError, ccxt.BadRequest('bybit {"retCode":10001,"retMsg":"Qty invalid"}')),
+            FailureClass.LIMITS,
+        ),
+        (
+            wrapped(
+                ft.InvalidOrderException,
+                ccxt.InvalidOrder('bybit {"retCode":110094,"retMsg":"Order does not meet minimum order value"}'),
+            ),
+            FailureClass.LIMITS,
+        ),
+        (
+            wrapped(
+                ft.InvalidOrderException,
+                ccxt.InvalidOrder('bybit {"retCode":110017,"retMsg":"Reduce-only rule not satisfied"}'),
+            ),
+            FailureClass.POSITION_REJECTED,
+        ),
+        (
+            wrapped(
+                ft.InsufficientFundsError, ccxt.InsufficientFunds('bybit {"retCode":110007,"retMsg":"ab not enough"}')
+            ),
+            FailureClass.INSUFFICIENT_MARGIN,
+        ),
+        (
+            wrapped(ft.DDosProtection, ccxt.RateLimitExceeded('bybit {"retCode":10006,"retMsg":"Too many visits!"}')),
+            FailureClass.RATE_LIMIT,
+        ),
+    ],
+)
+def test_bybit_refusals_are_classified_by_type_then_bybit_code(exception, expected):
+    assert classify(exception, codes=BYBIT_CODES).failure_class is expected
+    if expected is FailureClass.LIMITS:  # without Bybit's table the quantity refusal was retried blindly
+        assert classify(exception, codes=BINANCE_CODES).failure_class is not FailureClass.LIMITS

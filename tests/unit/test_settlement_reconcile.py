@@ -18,11 +18,10 @@ def run(job, visible_at: float | None, loop: float, until: float, history=None, 
     while now <= until:
         if core.is_due(job, now) or job.outcome is core.SettlementOutcome.UNKNOWN and now >= job.next_check_at:
             amount = 1.0 if visible_at is not None and now >= visible_at else 0.0
-            job, verdict, needs = core.step(job, core.PositionObservation("long", amount, now), now, loop, policy)
-            if needs:
-                job, verdict, _ = core.step(
-                    job, core.PositionObservation("long", amount, now), now, loop, policy, history
-                )
+            check = core.step(job, core.PositionObservation("long", amount, now), now, loop, policy)
+            if check.action is core.SettlementAction.READ_HISTORY:
+                check = core.step(job, core.PositionObservation("long", amount, now), now, loop, policy, history)
+            job, verdict = check.job, check.verdict
             checks.append(now)
             if verdict:
                 verdicts.append(verdict)
@@ -70,8 +69,9 @@ def test_unknown_is_critical_once_and_keeps_watching_until_the_position_appears(
 def test_failed_reads_never_produce_a_verdict():
     job = fresh()
     for i in range(200):
-        job, verdict, needs = core.step(job, None, 1000 + i * 2, 2, POLICY)
-        assert verdict is None and not needs
+        check = core.step(job, None, 1000 + i * 2, 2, POLICY)
+        job = check.job
+        assert check.verdict is None and check.action is core.SettlementAction.WAIT
     assert job.outcome is core.SettlementOutcome.PENDING
 
 
@@ -160,3 +160,53 @@ def test_findings_are_reported_once_until_they_change():
         {f.fingerprint for f in first}, rec.reconcile([], [rec.PositionView("E", "long", 2.0)], T + 120)
     )
     assert len(changed.new) == 1 and len(changed.resolved) == 1
+
+
+def test_a_stale_smaller_view_after_an_add_on_entry_is_not_a_verdict():
+    """After an add-on entry the exchange may still show the position before it for a while: that view
+    is 'not visible yet', not a size mismatch; the job verifies once the full size shows."""
+    job = core.retarget(core.new_job(1, "BTC/USDT:USDT", "long", "43", 1000.0, 1.0, 1000.0), 2.0)
+    verdicts = []
+    for now, shown in [(1002, 1.0), (1004, 1.0), (1010, 1.0), (1015, 2.0)]:
+        check = core.step(job, core.PositionObservation("long", shown, now), now, 2, POLICY)
+        job = check.job
+        verdicts += [check.verdict] if check.verdict else []
+    assert [v.outcome for v in verdicts] == [core.SettlementOutcome.VERIFIED_LATE]
+
+
+def test_a_size_that_stays_different_is_a_mismatch_at_the_deadline_only():
+    job = fresh()
+    verdicts = []
+    now = 1000.0
+    while now <= 1000 + POLICY.deadline_s + 5:
+        if core.is_due(job, now):
+            check = core.step(job, core.PositionObservation("long", 0.6, now), now, 2, POLICY)
+            job = check.job
+            verdicts += [check.verdict] if check.verdict else []
+        now += 2
+    assert [v.outcome for v in verdicts] == [core.SettlementOutcome.SIZE_MISMATCH]
+    assert job.resolved_at >= 1000 + POLICY.deadline_s
+
+
+def test_the_other_sides_stale_position_is_not_ours():
+    """A new long opened while the exchange still shows the pair's previous short: not visible yet."""
+    job = fresh()
+    check = core.step(job, core.PositionObservation("short", 1.0, 1002), 1002, 2, POLICY)
+    assert check.verdict is None and check.job.outcome is core.SettlementOutcome.PENDING
+
+
+def test_verified_late_is_info_in_one_place():
+    job, verdicts, _ = run(fresh(), visible_at=1020, loop=2, until=1200, history=core.FillHistory(True))
+    assert verdicts[0].outcome is core.SettlementOutcome.VERIFIED_LATE and verdicts[0].severity == "info"
+
+
+def test_the_history_explains_an_absent_position():
+    from robust_plugin.core.exchange_reports import OrderReport, OrderState
+
+    job = fresh()
+    entry = OrderReport("BTC/USDT:USDT", "42", "x", "buy", OrderState.FILLED, 1.0, 1.0, 100.0, 1000.0)
+    liq = OrderReport("BTC/USDT:USDT", "77", "autoclose-1", "sell", OrderState.FILLED, 1.0, 1.0, 90.0, 1001.0, True)
+    history = core.fill_history(job, [entry, liq])
+    assert history.our_fill_seen and history.closing_fill_after and history.liquidated and history.exit_price == 90.0
+    assert not core.fill_history(job, [liq]).our_fill_seen
+    assert not core.fill_history(job, [entry]).closing_fill_after

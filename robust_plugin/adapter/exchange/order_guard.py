@@ -8,8 +8,10 @@ client and does not retry it. The guard wraps that one method on that one client
   order id; any other market or limit order gets an id derived from pair and time, so it too can be
   found again;
 * when placement fails with a network error, timeout or an "unknown status" answer (a
-  ``ccxt.NetworkError`` or ``OperationFailed`` that is not a rate limit), the order is looked up by its client order id before anything else happens: found →
-  returned to freqtrade as if the response had arrived; not found → the original error;
+  ``ccxt.NetworkError`` or ``OperationFailed`` that is not a rate limit), the order is looked up by
+  its client order id (through the exchange boundary, in the exchange's dialect) before anything else
+  happens: found → returned to freqtrade as if the response had arrived; not found → the original
+  error;
 * every outcome is reported to ``on_result`` (the close desk records attempts from it).
 
 The install is version-checked: on a freqtrade whose ``create_order`` no longer calls
@@ -20,18 +22,19 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+
+from robust_plugin.adapter.exchange.boundary import ExchangeBoundary
+from robust_plugin.core.client_ids import make_id
+from robust_plugin.core.exchange_reports import LookupStatus, OrderReport
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_FREQTRADE = ("2026.9",)
 GUARDED_TYPES = ("market", "limit")
 INTENT_TTL_S = 60.0
-_NOT_ID = re.compile(r"[^A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class Intent:
 class Outcome:
     intent: Intent | None
     client_order_id: str
-    order: dict | None
+    order: OrderReport | None
     error: BaseException | None
     found_after_loss: bool = False
     lookup_failed: bool = False
@@ -78,33 +81,42 @@ def guard_supported() -> tuple[bool, str]:
 
 
 class OrderGuard:
-    def __init__(
-        self, on_result: Callable[[Outcome], None], prefix: str = "rp", clock: Callable[[], float] = time.time
-    ):
+    def __init__(self, on_result: Callable[[Outcome], None], tag: str = "rp", clock: Callable[[], float] = time.time):
         self.on_result = on_result
-        self.prefix = _NOT_ID.sub("", prefix)[:8] or "rp"
+        self.tag = tag
         self.clock = clock
         self._pending: dict[tuple[str, str, bool], Intent] = {}
-        self._api = None
-        self._original = None
+        self.boundary: ExchangeBoundary | None = None
+        self._original: Callable | None = None
         self._counter = 0
 
-    def install(self, exchange: Any) -> bool:
-        supported, why = guard_supported()
-        if not supported:
-            logger.warning("robust_plugin: order guard off: %s", why)
+    def install(self, boundary: ExchangeBoundary, check_freqtrade: bool = True) -> bool:
+        """Wrap the exchange's ccxt ``create_order``. Off (and says so) where freqtrade does not place
+        orders the way the guard expects, or where the exchange has no client order id rule."""
+        if boundary.dialect.id_rule is None:
+            logger.warning(
+                "robust_plugin: order guard off: %s has no dialect with client order id rules", boundary.dialect.name
+            )
             return False
-        api = exchange._api
-        if getattr(api.create_order, "_robust_guard", None) is not None:
-            return True
-        self._api, self._original = api, api.create_order
+        if check_freqtrade:
+            supported, why = guard_supported()
+            if not supported:
+                logger.warning("robust_plugin: order guard off: %s", why)
+                return False
+        else:
+            why = "freqtrade not checked"
+        self.boundary = boundary
 
-        def create_order(symbol, type, side, amount, price=None, params=None):
-            return self._create_order(symbol, type, side, amount, price, dict(params or {}))
+        def wrap(original: Callable) -> Callable:
+            self._original = original
 
-        create_order._robust_guard = self  # type: ignore[attr-defined]
-        api.create_order = create_order
-        logger.info("robust_plugin: order guard installed (%s)", why)
+            def create_order(symbol, type, side, amount, price=None, params=None):
+                return self._create_order(symbol, type, side, amount, price, dict(params or {}))
+
+            return create_order
+
+        boundary.wrap_create_order(wrap)
+        logger.info("robust_plugin: order guard installed (%s, %s)", boundary.dialect.name, why)
         return True
 
     def expect(self, intent: Intent) -> None:
@@ -116,17 +128,20 @@ class OrderGuard:
             return None
         return intent
 
-    def _default_id(self, symbol: str) -> str:
+    def _default_id(self) -> str:
+        """An id for an order the plugin did not announce (entries, freqtrade's own exits)."""
         self._counter += 1
-        base = _NOT_ID.sub("", symbol.split("/")[0])[:8]
-        return f"{self.prefix}-{base}-{int(self.clock() * 1000) % 10**11}{self._counter % 100:02d}"[:36]
+        number = (int(self.clock() * 1000) % 10**11) * 100 + self._counter % 100
+        assert self.boundary is not None and self.boundary.dialect.id_rule is not None
+        return make_id(self.tag, 0, "o", number, self.boundary.dialect.id_rule)
 
     def _create_order(self, symbol, order_type, side, amount, price, params):
+        assert self._original is not None and self.boundary is not None
         if str(order_type).lower() not in GUARDED_TYPES:
             return self._original(symbol, order_type, side, amount, price, params)
         reduce_only = bool(params.get("reduceOnly", False))
         intent = self._take_intent(symbol, side, reduce_only)
-        client_id = params.get("clientOrderId") or (intent.client_order_id if intent else self._default_id(symbol))
+        client_id = params.get("clientOrderId") or (intent.client_order_id if intent else self._default_id())
         params["clientOrderId"] = client_id
         import ccxt
 
@@ -136,8 +151,8 @@ class OrderGuard:
             if isinstance(error, ccxt.DDoSProtection):  # refused before execution: nothing to look up
                 self._report(Outcome(intent, client_id, None, error))
                 raise
-            found, lookup_failed = self._lookup(symbol, client_id)
-            if found is not None:
+            lookup, raw = self.boundary.find_order(symbol, client_id)
+            if lookup.status is LookupStatus.FOUND and lookup.order is not None:
                 logger.warning(
                     "robust_plugin: %s order %s for %s: response lost (%s), order found by client id",
                     side,
@@ -145,34 +160,16 @@ class OrderGuard:
                     symbol,
                     type(error).__name__,
                 )
-                self._report(Outcome(intent, client_id, found, error, found_after_loss=True))
-                return found
-            self._report(Outcome(intent, client_id, None, error, lookup_failed=lookup_failed))
+                self._report(Outcome(intent, client_id, lookup.order, error, found_after_loss=True))
+                return raw
+            failed = lookup.status is LookupStatus.FAILED
+            self._report(Outcome(intent, client_id, None, error, lookup_failed=failed))
             raise
         except Exception as error:
             self._report(Outcome(intent, client_id, None, error))
             raise
-        self._report(Outcome(intent, client_id, order, None))
+        self._report(Outcome(intent, client_id, self.boundary.order_report(order), None))
         return order
-
-    def _lookup(self, symbol: str, client_id: str) -> tuple[dict | None, bool]:
-        """(order, lookup_failed): the order by client id; ``lookup_failed`` when the exchange could not say."""
-        import ccxt
-
-        for _ in range(2):  # two immediate tries; no sleeping
-            try:
-                return self._api.fetch_order(None, symbol, {"origClientOrderId": client_id}), False
-            except ccxt.OrderNotFound:
-                return None, False
-            except ccxt.BaseError as error:
-                logger.warning("robust_plugin: lookup of order %s failed: %s", client_id, error)
-        return None, True
-
-    def lookup(self, symbol: str, client_id: str) -> tuple[dict | None, bool]:
-        """Public lookup, for attempts whose outcome stayed unknown."""
-        if self._api is None:
-            return None, True
-        return self._lookup(symbol, client_id)
 
     def _report(self, outcome: Outcome) -> None:
         try:

@@ -1,0 +1,122 @@
+"""The close decisions (pure): what each callback does with its facts, and ``closing.max_attempts``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from robust_plugin.core import close_decisions as decide
+from robust_plugin.core import closing as core
+from robust_plugin.core.advice import Advice, severity_of
+from robust_plugin.core.exchange_reports import OrderLookup, OrderReport, OrderState
+from robust_plugin.core.failures import Failure, FailureClass
+from robust_plugin.core.kinds import EventKind, Severity
+from robust_plugin.core.retry import default_policy
+
+NETWORK = Failure(FailureClass.NETWORK, None, "timed out", None, "RequestTimeout")
+
+
+def config(max_attempts: int, chunked_fallback: bool = False, max_full_attempts: int = 1000) -> core.ClosingConfig:
+    return core.ClosingConfig(
+        max_full_attempts=max_full_attempts,
+        alert_after_failures=3,
+        retry=default_policy(max_attempts, 2.0, 300.0),
+        chunked_fallback=chunked_fallback,
+    )
+
+
+def fail_forever(cfg: core.ClosingConfig, failures: int) -> tuple[core.CloseState, list, list[float]]:
+    """A full close that fails every time it is allowed to go, as freqtrade would retry it."""
+    state, now, actions, waits = core.CloseState(), 0.0, [], []
+    for _ in range(failures):
+        now = max(now, state.next_allowed_at or 0.0)
+        facts = decide.ExitFacts(1, Decimal(1), "aged_force", now, Decimal(1))
+        decision = decide.confirm_exit(state, facts, cfg)
+        assert decision.send, state
+        state, done = core.attempt_failed(decision.state, NETWORK, now, cfg)
+        actions += done
+        waits.append((state.next_allowed_at or now) - now)
+    return state, actions, waits
+
+
+def stuck_alerts(actions) -> list:
+    return [a for a in actions if isinstance(a, core.Notify) and a.advice is Advice.CLOSE_STUCK]
+
+
+def test_max_attempts_ends_in_a_critical_alert_and_the_slowest_pace():
+    """README: after max_attempts consecutive failures the close is stuck: a critical alert (repeated
+    every max_attempts failures) and attempts at backoff_max. Before, the key changed nothing."""
+    _, actions, waits = fail_forever(config(max_attempts=3), 9)
+    assert len(stuck_alerts(actions)) == 3  # at 3, 6 and 9 failures
+    assert severity_of(Advice.CLOSE_STUCK) is Severity.CRITICAL
+    assert waits[:2] == [2.0, 4.0] and waits[2:] == [300.0] * 7  # backoff, then the longest wait
+
+
+def test_a_larger_max_attempts_keeps_backing_off_quietly_for_longer():
+    _, small, _ = fail_forever(config(max_attempts=3), 9)
+    _, large, waits = fail_forever(config(max_attempts=1000), 9)
+    assert stuck_alerts(small) and not stuck_alerts(large)
+    assert waits == [2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 300.0]
+
+
+def test_with_chunked_fallback_max_attempts_escalates_a_full_close_to_chunks():
+    state, actions, _ = fail_forever(config(max_attempts=4, chunked_fallback=True), 4)
+    assert state.status is core.CloseStatus.CHUNKING
+    assert any(isinstance(a, core.Notify) and a.advice is Advice.CLOSE_CHUNKED for a in actions)
+
+
+def placing(trade_id: int = 7) -> core.CloseState:
+    state, _ = core.start_attempt(core.CloseState(), 1.0, Decimal(1), core.CloseType.FULL, trade_id, "bot")
+    return state
+
+
+def report(state: OrderState, filled: float) -> OrderReport:
+    return OrderReport("BTC/USDT:USDT", "9", "bot-t7-x1", "sell", state, 1.0, filled)
+
+
+def test_a_lost_response_found_cancelled_without_a_fill_lets_the_close_go_on():
+    """The found order's status decides: a limit exit freqtrade cancelled for not filling is not a close."""
+    decision = decide.resolve_lost(placing(), OrderLookup.found(report(OrderState.CANCELED, 0.0)), 5.0, config(10))
+    assert decision.send and decision.state.status is core.CloseStatus.IDLE
+    assert decision.state.last.outcome == "ended_canceled"
+    assert not any(
+        isinstance(e, decide.Record) and e.kind is EventKind.CLOSE_FOUND_AFTER_LOSS for e in decision.effects
+    )
+
+
+def test_a_lost_response_found_filled_counts_as_placed_and_sends_nothing():
+    decision = decide.resolve_lost(placing(), OrderLookup.found(report(OrderState.FILLED, 1.0)), 5.0, config(10))
+    assert not decision.send and decision.state.status is core.CloseStatus.CLOSED
+    assert [e.kind for e in decision.effects] == [EventKind.CLOSE_FOUND_AFTER_LOSS]
+
+
+def test_a_lost_response_still_resting_is_looked_up_again_and_never_sent_twice():
+    decision = decide.resolve_lost(placing(), OrderLookup.found(report(OrderState.OPEN, 0.0)), 5.0, config(10))
+    assert not decision.send and decision.state.status is core.CloseStatus.PLACING
+
+
+def test_a_failed_lookup_sends_nothing_and_no_such_order_is_a_failure():
+    assert not decide.resolve_lost(placing(), OrderLookup.failed("timeout"), 5.0, config(10)).send
+    missing = decide.resolve_lost(placing(), OrderLookup.not_found(), 5.0, config(10))
+    assert missing.send and missing.state.consecutive_failures == 1 and missing.state.last.outcome == "failed"
+
+
+def test_a_stop_loss_never_waits_behind_a_backoff():
+    state = core.CloseState(core.CloseStatus.BACKING_OFF, placing().attempts, 1, next_allowed_at=300.0)
+    aged = decide.confirm_exit(state, decide.ExitFacts(7, Decimal(1), "aged_force", 10.0, Decimal(1)), config(10))
+    stop = decide.confirm_exit(state, decide.ExitFacts(7, Decimal(1), "stop_loss", 10.0, Decimal(1)), config(10))
+    assert not aged.send and stop.send and stop.attempt.number == 2
+
+
+def test_a_stop_loss_still_sends_nothing_for_a_position_that_is_gone():
+    state = core.CloseState(core.CloseStatus.BACKING_OFF, placing().attempts, 1, next_allowed_at=300.0)
+    gone = decide.confirm_exit(state, decide.ExitFacts(7, Decimal(1), "stop_loss", 10.0, Decimal(0)), config(10))
+    assert not gone.send and gone.state.status is core.CloseStatus.GONE
+
+
+def test_each_alert_has_one_severity_in_one_table():
+    from robust_plugin.core.advice import TABLE, message
+
+    assert set(TABLE) == set(Advice)
+    text = message(Advice.POSITION_GONE, {"trade_id": 12})
+    assert "/reload_trade 12" in text.you_should
+    assert message(Advice.CLOSE_STUCK, {}).happened.startswith("?")  # a missing fact never breaks an alert

@@ -1,0 +1,235 @@
+"""The desks against a fake exchange boundary: each decision they carry out, in milliseconds.
+
+The live tests prove the same paths against freqtrade and the venue; these pin down what each desk
+does with each answer the exchange can give.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from robust_plugin.adapter.alerts import Alerter
+from robust_plugin.adapter.close_desk import CloseDesk
+from robust_plugin.adapter.exchange.order_guard import Intent, Outcome
+from robust_plugin.adapter.live_watch import LiveWatch
+from robust_plugin.adapter.reconcile_desk import ReconcileDesk
+from robust_plugin.adapter.recorder import Recorder
+from robust_plugin.adapter.settlement_desk import SettlementDesk
+from robust_plugin.core import closing as core
+from robust_plugin.core import settlement as settle
+from robust_plugin.core.exchange_reports import OrderLookup, OrderReport, OrderState, PositionReport
+from robust_plugin.core.failures import classify
+from robust_plugin.core.kinds import Side
+from robust_plugin.core.retry import default_policy
+
+PAIR = "BTC/USDT:USDT"
+
+
+class FakeBoundary:
+    """Scripted answers of the exchange boundary."""
+
+    def __init__(self):
+        self.lookups: list[OrderLookup] = []
+        self.looked_up: list[str] = []
+        self.position_map: dict[str, PositionReport] | None = {}
+        self.history: list[OrderReport] | None = []
+        self.reads = 0
+
+    def order_by_client_id(self, pair, client_order_id):
+        self.looked_up.append(client_order_id)
+        return self.lookups.pop(0)
+
+    def positions(self):
+        self.reads += 1
+        return self.position_map
+
+    def history_since(self, pair, since):
+        return self.history
+
+    def classify(self, error):
+        return classify(error)
+
+
+class FakeGuard:
+    def __init__(self):
+        self.expected: list[Intent] = []
+
+    def expect(self, intent):
+        self.expected.append(intent)
+
+
+class Trade(SimpleNamespace):
+    def __init__(self, **kw):
+        defaults = dict(id=7, pair=PAIR, is_short=False, exit_side="sell", amount=1.0, stake_amount=100.0, is_open=True)
+        super().__init__(**{**defaults, **kw})
+        self.custom = {}
+
+    def get_custom_data(self, key):
+        return self.custom.get(key)
+
+    def set_custom_data(self, key, value):
+        self.custom[key] = value
+
+
+def sinks():
+    events, sent = [], []
+    recorder = Recorder(None)
+    recorder.subscribe(events.append)
+    return recorder, Alerter(sent.append, recorder, min_interval_s=0, max_per_hour=1000), events, sent
+
+
+def close_desk(boundary=None, max_attempts=10):
+    recorder, alerts, events, sent = sinks()
+    config = core.ClosingConfig(3, 3, default_policy(max_attempts, 2, 300), chunked_fallback=False)
+    desk = CloseDesk(config, alerts, recorder, FakeGuard(), prefix="bot", clock=lambda: 100.0, boundary=boundary)
+    return desk, events, sent
+
+
+def test_a_close_left_placing_is_looked_up_and_never_sent_while_the_lookup_fails():
+    boundary = FakeBoundary()
+    desk, events, _ = close_desk(boundary)
+    trade = Trade()
+    assert desk.confirm_exit(trade, 1.0, "aged_force", 10.0, 1.0, None)  # attempt 1 goes out
+    boundary.lookups = [OrderLookup.failed("timeout"), OrderLookup.not_found()]
+    assert not desk.confirm_exit(trade, 1.0, "aged_force", 20.0, 1.0, None)  # outcome unknown: nothing sent
+    assert desk.confirm_exit(trade, 1.0, "aged_force", 30.0, 1.0, None)  # no such order: attempt 2 goes out
+    assert boundary.looked_up == ["bot-t7-x1", "bot-t7-x1"]
+    assert [i.client_order_id for i in desk.guard.expected] == ["bot-t7-x1", "bot-t7-x2"]
+    assert trade.custom["robustplugin"]["closing"]["status"] == "placing"  # kept for a restart
+
+
+def test_a_found_order_cancelled_unfilled_is_not_recorded_as_a_close():
+    boundary = FakeBoundary()
+    desk, events, _ = close_desk(boundary)
+    trade = Trade()
+    desk.confirm_exit(trade, 1.0, "aged_force", 10.0, 1.0, None)
+    boundary.lookups = [OrderLookup.found(OrderReport(PAIR, "5", "bot-t7-x1", "sell", OrderState.CANCELED, 1, 0))]
+    assert desk.confirm_exit(trade, 1.0, "aged_force", 20.0, 1.0, None)
+    assert "close_found_after_loss" not in [e.kind for e in events]
+
+
+def test_failures_from_the_guard_back_off_and_a_stuck_close_alerts_critical():
+    desk, events, sent = close_desk(FakeBoundary(), max_attempts=2)
+    trade, now = Trade(), 10.0
+    for _ in range(2):
+        assert desk.confirm_exit(trade, 1.0, "aged_force", now, 1.0, None)
+        intent = desk.guard.expected[-1]
+        desk.on_outcome(Outcome(intent, intent.client_order_id, None, TimeoutError("timed out")))
+        now = desk.state(trade).next_allowed_at
+    assert desk.state(trade).status is core.CloseStatus.BACKING_OFF
+    assert any("critical: close cannot get through" in text for text in sent)
+    assert [e.severity for e in events if e.kind == "close_stuck"] == ["critical"]
+    assert [e.kind for e in events].count("close_failed") == 2
+
+
+def test_the_position_gone_before_a_close_sends_nothing_and_alerts_once():
+    desk, events, sent = close_desk(FakeBoundary())
+    trade = Trade()
+    assert not desk.confirm_exit(trade, 1.0, "aged_force", 10.0, 0.0, None)
+    assert not desk.confirm_exit(trade, 1.0, "aged_force", 20.0, 0.0, None)
+    assert [e.kind for e in events if e.kind != "alert"] == ["close_skipped_gone"]
+    assert len(sent) == 1 and "/reload_trade 7" in sent[0]
+
+
+def test_above_the_market_maximum_the_close_goes_in_chunks():
+    desk, events, sent = close_desk(FakeBoundary())
+    desk.config = core.ClosingConfig(3, 3, default_policy(10, 2, 300), chunked_fallback=True)
+    trade = Trade(amount=5.0)
+    assert not desk.confirm_exit(trade, 5.0, "aged_force", 10.0, 5.0, 2.0)
+    assert desk.in_chunked_close(trade) and "close_escalated" in [e.kind for e in events]
+    assert any("closing in chunks" in text for text in sent)
+
+
+def settlement_desk(boundary):
+    recorder, alerts, events, sent = sinks()
+    policy = settle.SettlementPolicy(deadline_s=60, late_after_s=10, dense_window_s=20, max_spacing_s=10)
+    trades = {}
+    desk = SettlementDesk(policy, boundary, alerts, recorder, loop_interval_s=5, load_trade=trades.get)
+    return desk, trades, events, sent
+
+
+def fill(order_id: str, at: float):
+    from datetime import UTC, datetime
+
+    return SimpleNamespace(order_id=order_id, order_filled_utc=datetime.fromtimestamp(at, UTC))
+
+
+def run_loops(watch, start, end, step=5.0):
+    now = start
+    while now <= end:
+        watch.on_loop(now)
+        now += step
+
+
+def test_an_entry_whose_history_explains_nothing_is_unknown_and_critical_at_the_deadline():
+    boundary = FakeBoundary()
+    desk, trades, events, sent = settlement_desk(boundary)
+    trade = Trade()
+    trades[7] = trade
+    desk.entry_filled(trade, fill("42", 1000.0), 1000.0)
+    boundary.history = [OrderReport(PAIR, "42", "bot-t0-o1", "buy", OrderState.FILLED, 1, 1, 100, 1000.0)]
+    run_loops(LiveWatch(boundary, desk, None), 1000.0, 1070.0)
+    assert "settlement_unknown" in [e.kind for e in events]
+    assert any("critical: entry settlement: unknown" in text for text in sent)
+
+
+def test_a_liquidation_marked_by_the_dialect_is_closed_immediately():
+    boundary = FakeBoundary()
+    desk, trades, events, _ = settlement_desk(boundary)
+    trades[7] = Trade()
+    desk.entry_filled(trades[7], fill("42", 1000.0), 1000.0)
+    boundary.history = [
+        OrderReport(PAIR, "42", None, "buy", OrderState.FILLED, 1, 1, 100, 1000.0),
+        OrderReport(PAIR, "43", None, "sell", OrderState.FILLED, 1, 1, 90, 1001.0, liquidation=True),
+    ]
+    run_loops(LiveWatch(boundary, desk, None), 1000.0, 1030.0)
+    verdicts = [e for e in events if e.kind == "settlement_closed_immediately"]
+    assert len(verdicts) == 1 and "liquidated" in verdicts[0].data["detail"]
+
+
+def test_an_add_on_entry_is_verified_against_the_trades_new_amount():
+    boundary = FakeBoundary()
+    desk, trades, events, _ = settlement_desk(boundary)
+    trade = Trade(amount=1.0)
+    trades[7] = trade
+    desk.entry_filled(trade, fill("42", 1000.0), 1000.0)
+    trade.amount = 2.0  # the add-on entry filled before the first job was verified
+    desk.entry_filled(trade, fill("44", 1003.0), 1003.0)
+    boundary.position_map = {PAIR: PositionReport(PAIR, Side.LONG, 1.0)}  # the stale view, then the truth
+    run_loops(LiveWatch(boundary, desk, None), 1003.0, 1010.0)
+    boundary.position_map = {PAIR: PositionReport(PAIR, Side.LONG, 2.0)}
+    run_loops(LiveWatch(boundary, desk, None), 1011.0, 1020.0)
+    kinds = [e.kind for e in events]
+    verified = [k for k in kinds if k in ("settlement_verified", "settlement_verified_late")]
+    assert "settlement_size_mismatch" not in kinds and len(verified) == 2
+
+
+def test_one_position_read_serves_settlement_and_reconciliation_and_a_failed_read_decides_nothing():
+    boundary = FakeBoundary()
+    desk, trades, events, _ = settlement_desk(boundary)
+    recorder, alerts, _, _ = sinks()
+    recorder.subscribe(events.append)
+    reconcile = ReconcileDesk(alerts, recorder, every_s=30, open_trades=lambda: [])
+    trades[7] = Trade()
+    desk.entry_filled(trades[7], fill("42", 1000.0), 1000.0)
+    boundary.position_map = None  # every read fails
+    watch = LiveWatch(boundary, desk, reconcile)
+    run_loops(watch, 1000.0, 1040.0)
+    assert boundary.reads == 9 and not [e for e in events if e.kind.startswith(("settlement_v", "finding"))]
+    boundary.position_map = {"ETH/USDT:USDT": PositionReport("ETH/USDT:USDT", Side.SHORT, 3.0)}
+    run_loops(watch, 1045.0, 1045.0)
+    assert [e.kind for e in events if e.kind.startswith("finding")] == ["finding_orphan"]
+
+
+def test_a_reduction_outside_the_bot_while_settling_retargets_the_job_instead_of_a_verdict():
+    boundary = FakeBoundary()
+    desk, trades, events, _ = settlement_desk(boundary)
+    trade = Trade(amount=1.0)
+    trades[7] = trade
+    desk.entry_filled(trade, fill("42", 1000.0), 1000.0)
+    trade.amount = 0.6  # freqtrade recorded someone else's sell of 0.4
+    desk.retarget(trade)
+    boundary.position_map = {PAIR: PositionReport(PAIR, Side.LONG, 0.6)}
+    run_loops(LiveWatch(boundary, desk, None), 1001.0, 1005.0)
+    kinds = [e.kind for e in events]
+    assert "settlement_verified" in kinds and "settlement_closed_immediately" not in kinds
