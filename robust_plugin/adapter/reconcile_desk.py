@@ -30,6 +30,10 @@ class ReconcileDesk:
         stoploss_on_exchange: bool = False,
         open_trades: Callable[[], list] | None = None,
         closed_since: Callable[[float], list] | None = None,
+        scope: rec.Scope = rec.Scope.ACCOUNT,
+        bot_pairs: Callable[[], list[str]] | None = None,
+        ignore_pairs: tuple[str, ...] = (),
+        reported: set[str] | None = None,
     ):
         self.alerts = alerts
         self.recorder = as_recorder(recorder)
@@ -41,8 +45,11 @@ class ReconcileDesk:
         # (:class:`robust_plugin.adapter.trade_rows.TradeRow` or freqtrade's ``Trade``)
         self.open_trades = open_trades or (lambda: [])
         self.closed_since = closed_since or (lambda since: [])
+        self.scope = scope
+        self.bot_pairs = bot_pairs or (lambda: [])  # the pairs this bot trades (freqtrade's whitelist)
+        self.ignore_pairs = ignore_pairs
         self._last = 0.0
-        self._fingerprints: set[str] = set()
+        self._fingerprints: set[str] = set(reported or ())  # findings reported before a restart
         self._missing_stops: dict[int, float] = {}
 
     def due(self, now: float) -> bool:
@@ -72,9 +79,11 @@ class ReconcileDesk:
             for t in self.closed_since(now - self.grace_s)
             if t.pair not in open_pairs
         ]
+        held = [rec.PositionView(p.pair, p.side.value, p.amount) for p in positions.values()]
+        held = rec.in_scope(held, self.scope, self.bot_pairs(), {v.pair for v in views}, self.ignore_pairs)
         findings = rec.reconcile(
             views,
-            [rec.PositionView(p.pair, p.side.value, p.amount) for p in positions.values()],
+            held,
             now,
             unprotected_after_s=self.unprotected_after_s,
             stop_missing_since=self._missing_stops,
@@ -96,3 +105,15 @@ class ReconcileDesk:
             self.recorder.record(
                 EventKind.FINDING_RESOLVED, None, fingerprint.split("|")[1], {"fingerprint": fingerprint}
             )
+
+
+def reported_findings(events: list) -> set[str]:
+    """The findings reported and not resolved in this bot's stored events (oldest first)."""
+    records = []
+    for event in events:
+        kind = EventKind.parse(event.kind)
+        if kind is EventKind.FINDING_RESOLVED:
+            records.append((None, event.pair, event.trade_id, event.data or {}))
+        elif kind is not None and kind.finding is not None:
+            records.append((kind.finding, event.pair, event.trade_id, event.data or {}))
+    return rec.open_fingerprints(records)

@@ -23,11 +23,13 @@ from robust_plugin.adapter.fast_callbacks import install_fast_callbacks
 from robust_plugin.adapter.hyperopt import aged_policy_source
 from robust_plugin.adapter.journal import AgedJournal
 from robust_plugin.adapter.live_watch import LiveWatch
-from robust_plugin.adapter.reconcile_desk import ReconcileDesk
+from robust_plugin.adapter.reconcile_desk import ReconcileDesk, reported_findings
 from robust_plugin.adapter.recorder import Recorder
 from robust_plugin.adapter.settlement_desk import SettlementDesk
 from robust_plugin.core.client_ids import bot_tag
 from robust_plugin.core.config import SECTION, PluginConfig
+from robust_plugin.core.kinds import EventKind
+from robust_plugin.core.reconcile import Scope
 from robust_plugin.store import EventStore, default_url
 
 logger = logging.getLogger(__name__)
@@ -207,6 +209,26 @@ class RobustStartup:
                 self.dp.send_msg(text, always_send=True)  # type: ignore[attr-defined]
         return self._robust_exchange
 
+    def _robust_bot_pairs(self) -> list[str]:
+        """The pairs this bot trades now (freqtrade's current whitelist, dynamic pairlists included)."""
+        try:
+            return list(self.dp.current_whitelist())  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - no pairlist yet: the configured whitelist
+            return list(self.config.get("exchange", {}).get("pair_whitelist", []))  # type: ignore[attr-defined]
+
+    def _robust_reported_findings(self) -> set[str]:
+        """Findings this bot reported before a restart and that were not resolved: not reported again."""
+        store = self._robust_store
+        if store is None:
+            return set()
+        try:
+            kinds = [k for k in EventKind if k.finding is not None or k is EventKind.FINDING_RESOLVED]
+            events = [e for k in kinds for e in store.events(kind=k.value, bot_name=store.bot_name)]
+            return reported_findings(sorted(events, key=lambda e: e.id or 0))
+        except Exception:
+            logger.exception("robust_plugin: could not read the findings reported before the restart")
+            return set()
+
     def _robust_bot_tag(self) -> str:
         """This bot's part of every client order id: its name and its freqtrade database's identity,
         so bots sharing an account, and a replaced database, never share ids."""
@@ -261,6 +283,10 @@ class RobustStartup:
                 stoploss_on_exchange=bool(self.order_types.get("stoploss_on_exchange")),  # type: ignore[attr-defined]
                 open_trades=trade_rows.open_trade_rows,
                 closed_since=trade_rows.closed_trade_rows,
+                scope=Scope(config.reconcile.scope),
+                bot_pairs=self._robust_bot_pairs,
+                ignore_pairs=tuple(config.reconcile.ignore_pairs),
+                reported=self._robust_reported_findings(),
             )
         self._robust_settlement = desk
         self._robust_watch = LiveWatch(boundary, desk, reconcile)

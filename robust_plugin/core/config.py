@@ -10,7 +10,7 @@ percentages are plain numbers (``1.5`` means 1.5 %).
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -168,6 +168,16 @@ class ReconcileConfig(_Section):
     grace: Duration = Field("30s", description="Trades younger than this are settlement's job, not reconciliation's.")
     unprotected_after: Duration = Field(
         "1m", description="With stoploss on exchange: a position without a live stop order this long is reported."
+    )
+    scope: Literal["account", "pairs"] = Field(
+        "account",
+        description='Which positions this bot answers for: "account" (every position; one bot per account) or '
+        '"pairs" (only the pairs it trades; several bots or hand trading on one account).',
+    )
+    ignore_pairs: list[StrictStr] = Field(
+        default_factory=list,
+        description="Pairs traded by hand or by other bots: a position there is never an orphan of this bot "
+        '(e.g. ["ETH/USDT:USDT"]).',
     )
 
 

@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol
 from robust_plugin.core.aging import AgedPhase
 from robust_plugin.core.failures import FailureClass
 from robust_plugin.core.kinds import EventKind
-from robust_plugin.core.reconcile import Finding, FindingKind
+from robust_plugin.core.reconcile import FindingKind, fingerprint_of
 from robust_plugin.core.settlement import SettlementOutcome
 
 CLOSE_ATTEMPTS = "robust_plugin_close_attempts_total"
@@ -160,12 +160,7 @@ def _findings_count(findings: frozenset[tuple[str, str, str]], pair: str, kind: 
 
 def finding_fingerprint(kind: str, pair: str | None, trade_id: int | None, data: Mapping[str, Any]) -> str:
     """The fingerprint :mod:`robust_plugin.core.reconcile` gave the finding (``finding_resolved`` names it)."""
-    try:
-        return Finding(
-            FindingKind(kind), pair or "", trade_id, data.get("trade_amount"), data.get("exchange_amount"), ""
-        ).fingerprint
-    except (ValueError, TypeError):
-        return f"{kind}|{pair}|{trade_id}"
+    return fingerprint_of(kind, pair, trade_id, data)
 
 
 def translate(state: MetricsState, event: EventLike) -> tuple[MetricsState, list[MetricUpdate]]:

@@ -28,6 +28,13 @@ SEVERITY = {
 }
 
 
+class Scope(str, Enum):
+    """Which of the account's positions this bot answers for."""
+
+    ACCOUNT = "account"  # every position on the account (one bot per account)
+    PAIRS = "pairs"  # only the pairs this bot trades (its whitelist) and the pairs of its trades
+
+
 @dataclass(frozen=True)
 class TradeView:
     trade_id: int
@@ -151,3 +158,45 @@ def diff_findings(previous_fingerprints: Iterable[str], findings: Iterable[Findi
     findings = list(findings)
     current = {f.fingerprint for f in findings}
     return FindingDelta(tuple(f for f in findings if f.fingerprint not in previous), tuple(sorted(previous - current)))
+
+
+def in_scope(
+    positions: Iterable[PositionView],
+    scope: Scope,
+    bot_pairs: Iterable[str],
+    trade_pairs: Iterable[str],
+    ignore_pairs: Iterable[str] = (),
+) -> list[PositionView]:
+    """The positions this bot answers for. A pair one of its trades is on is always its business; a
+    pair on the ignore list (traded by hand or by another bot) never is, unless a trade of this bot
+    is on it; with ``Scope.PAIRS`` only the pairs it trades are."""
+    ours, ignored = set(trade_pairs), set(ignore_pairs)
+    allowed = set(bot_pairs) | ours
+    return [
+        p
+        for p in positions
+        if p.pair in ours or (p.pair not in ignored and (scope is Scope.ACCOUNT or p.pair in allowed))
+    ]
+
+
+def fingerprint_of(kind: str, pair: str | None, trade_id: int | None, data: Mapping) -> str:
+    """The fingerprint of a finding recorded as an event (kind without the ``finding_`` prefix)."""
+    try:
+        return Finding(
+            FindingKind(kind), pair or "", trade_id, data.get("trade_amount"), data.get("exchange_amount"), ""
+        ).fingerprint
+    except (ValueError, TypeError):
+        return f"{kind}|{pair}|{trade_id}"
+
+
+def open_fingerprints(records: Iterable[tuple[str | None, str | None, int | None, Mapping]]) -> set[str]:
+    """The findings still open after a history of recorded findings and resolutions (``(finding kind
+    or None for a resolution, pair, trade id, data)``, oldest first): what was already reported, so a
+    restart does not report it again."""
+    open_: set[str] = set()
+    for kind, pair, trade_id, data in records:
+        if kind is None:
+            open_.discard(str(data.get("fingerprint", "")))
+        else:
+            open_.add(fingerprint_of(kind, pair, trade_id, data))
+    return open_

@@ -17,7 +17,9 @@ SECTIONS = ("aged", "closing", "settlement", "reconcile", "alerts", "store", "me
 
 def _default(model: type[BaseModel], name: str) -> str:
     field = model.model_fields[name]
-    value = field.default
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, list):
+        return f"`{value!r}`".replace("'", '"')
     if value is None:
         return "`null`"
     if isinstance(value, bool):

@@ -233,3 +233,25 @@ def test_a_reduction_outside_the_bot_while_settling_retargets_the_job_instead_of
     run_loops(LiveWatch(boundary, desk, None), 1001.0, 1005.0)
     kinds = [e.kind for e in events]
     assert "settlement_verified" in kinds and "settlement_closed_immediately" not in kinds
+
+
+def test_the_reconcile_desk_remembers_its_findings_across_a_restart(tmp_path):
+    from robust_plugin.adapter.reconcile_desk import reported_findings
+    from robust_plugin.store import EventStore
+
+    store = EventStore(f"sqlite:///{tmp_path / 'store.sqlite'}", "bot-a")
+    positions = {"ETH/USDT:USDT": PositionReport("ETH/USDT:USDT", Side.SHORT, 2.0)}
+
+    def start():
+        recorder = Recorder(store)
+        events, sent = [], []
+        recorder.subscribe(events.append)
+        alerts = Alerter(sent.append, recorder, min_interval_s=0, max_per_hour=1000)
+        history = [e for e in store.events(bot_name="bot-a") if e.kind.startswith("finding")]
+        return ReconcileDesk(alerts, recorder, every_s=30, reported=reported_findings(history)), sent
+
+    first, sent_first = start()
+    first.run(positions, set(), 1000.0)
+    second, sent_second = start()  # the bot restarts: the orphan is still there
+    second.run(positions, set(), 2000.0)
+    assert len(sent_first) == 1 and sent_second == []

@@ -210,3 +210,34 @@ def test_the_history_explains_an_absent_position():
     assert history.our_fill_seen and history.closing_fill_after and history.liquidated and history.exit_price == 90.0
     assert not core.fill_history(job, [liq]).our_fill_seen
     assert not core.fill_history(job, [entry]).closing_fill_after
+
+
+def test_a_shared_account_reports_only_what_this_bot_answers_for():
+    positions = [rec.PositionView("BTC/USDT:USDT", "long", 1.0), rec.PositionView("ETH/USDT:USDT", "short", 2.0)]
+    positions.append(rec.PositionView("XRP/USDT:USDT", "long", 300.0))
+    bot_pairs = ["BTC/USDT:USDT", "XRP/USDT:USDT"]
+
+    def orphans(scope, ignore=()):
+        held = rec.in_scope(positions, scope, bot_pairs, trade_pairs=[], ignore_pairs=ignore)
+        return [f.pair for f in rec.reconcile([], held, 0.0) if f.kind is rec.FindingKind.ORPHAN]
+
+    assert orphans(rec.Scope.ACCOUNT) == ["BTC/USDT:USDT", "ETH/USDT:USDT", "XRP/USDT:USDT"]
+    assert orphans(rec.Scope.PAIRS) == ["BTC/USDT:USDT", "XRP/USDT:USDT"]  # ETH: another bot's pair
+    assert orphans(rec.Scope.ACCOUNT, ignore=["ETH/USDT:USDT"]) == ["BTC/USDT:USDT", "XRP/USDT:USDT"]
+    # a trade of this bot on an ignored pair still makes the pair its business
+    held = rec.in_scope(positions, rec.Scope.PAIRS, [], trade_pairs=["ETH/USDT:USDT"], ignore_pairs=["ETH/USDT:USDT"])
+    assert [p.pair for p in held] == ["ETH/USDT:USDT"]
+
+
+def test_findings_reported_before_a_restart_are_not_reported_again():
+    orphan = rec.Finding(rec.FindingKind.ORPHAN, "ETH/USDT:USDT", None, None, 2.0, "x")
+    ghost = rec.Finding(rec.FindingKind.GHOST, "BTC/USDT:USDT", 3, 1.0, 0.0, "y")
+    history = [
+        ("orphan", "ETH/USDT:USDT", None, {"trade_amount": None, "exchange_amount": 2.0}),
+        ("ghost", "BTC/USDT:USDT", 3, {"trade_amount": 1.0, "exchange_amount": 0.0}),
+        (None, "BTC/USDT:USDT", None, {"fingerprint": ghost.fingerprint}),
+    ]
+    reported = rec.open_fingerprints(history)
+    assert reported == {orphan.fingerprint}
+    delta = rec.diff_findings(reported, [orphan, ghost])
+    assert [f.kind for f in delta.new] == [rec.FindingKind.GHOST]  # the ghost was resolved: new again
