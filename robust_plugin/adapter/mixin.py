@@ -15,7 +15,6 @@ Without a ``robust_plugin`` section the mixin does nothing and the strategy trad
 
 from __future__ import annotations
 
-import inspect
 import logging
 from datetime import datetime
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
-from robust_plugin.adapter import trade_rows
+from robust_plugin.adapter import startup, trade_rows
 from robust_plugin.adapter.aged_exits import AgedExits
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.close_desk import CloseDesk
@@ -35,18 +34,10 @@ from robust_plugin.adapter.order_guard import OrderGuard
 from robust_plugin.adapter.recorder import Recorder
 from robust_plugin.adapter.settlement_desk import SettlementDesk
 from robust_plugin.core.config import SECTION, PluginConfig, PluginConfigError, plugin_config_from
-from robust_plugin.store import EventStore, default_url
+from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 
-_HOOKS = (
-    "custom_exit",
-    "custom_exit_price",
-    "order_filled",
-    "confirm_trade_exit",
-    "adjust_trade_position",
-    "bot_loop_start",
-)
 _LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
 
 
@@ -56,6 +47,7 @@ class RobustMixin:
     robust_config: PluginConfig | None = None
     _robust_aged: AgedExits | None = None
     _robust_store: EventStore | None = None
+    _robust_store_url: str = ""
     _robust_recorder: Recorder | None = None  # every plugin event goes through it (store, metrics)
     _robust_metrics: Any = None
     _robust_journal: AgedJournal | None = None
@@ -73,17 +65,33 @@ class RobustMixin:
         strategy overrides ``bot_start``. A bad section stops start-up with one clear message.
         """
         super().ft_bot_start(**kwargs)  # type: ignore[misc]
+        from_environment = startup.only_from_environment(self.config)  # type: ignore[attr-defined]
+        if from_environment:
+            logger.warning(
+                "robust_plugin: %s set, but no config file has a '%s' section: the plugin stays inactive "
+                '(environment variables only adjust a section the config has; add "%s": {} to turn it on)',
+                ", ".join(from_environment),
+                SECTION,
+                SECTION,
+            )
+            return
         try:
             self.robust_config = plugin_config_from(self.config)  # type: ignore[attr-defined]
-        except PluginConfigError as exc:
-            raise OperationalException(f"robust_plugin: {exc}") from None
+            if self.robust_config is not None and self.robust_config.enabled:
+                self._robust_store_url = startup.store_url(self.robust_config, self.config)  # type: ignore[attr-defined]
+        except (PluginConfigError, startup.StartupError) as exc:
+            message = str(exc) if isinstance(exc, PluginConfigError) else f"invalid config: {exc}"
+            raise OperationalException(f"robust_plugin: {message}") from None
         if self.robust_config is None:
             logger.info("robust_plugin: no '%s' section in the config, the plugin is inactive", SECTION)
             return
         if not self.robust_config.enabled:
             logger.info("robust_plugin: disabled by %s.enabled", SECTION)
             return
-        self._robust_check_strategy()
+        try:
+            startup.check_strategy(self, RobustMixin, self.robust_config)
+        except startup.StartupError as exc:
+            raise OperationalException(f"robust_plugin: {exc}") from None
         self._robust_open_store()
         self._robust_start_aged()
         self._robust_fast_backtest_callbacks()
@@ -92,38 +100,6 @@ class RobustMixin:
 
     def _robust_runmode(self) -> RunMode:
         return RunMode(self.config.get("runmode", RunMode.OTHER))  # type: ignore[attr-defined]
-
-    def _robust_check_strategy(self) -> None:
-        config = self.robust_config
-        assert config is not None
-        if config.aged.enabled and not self.use_exit_signal:  # type: ignore[attr-defined]
-            raise OperationalException(
-                f"robust_plugin: {SECTION}.aged is enabled but 'use_exit_signal' is false, so "
-                "freqtrade never calls custom_exit and aged positions would never be closed. "
-                f'Set "use_exit_signal": true, or set {SECTION}.aged.enabled to false.'
-            )
-        for hook in _HOOKS:
-            own = getattr(type(self), hook)
-            if own is not getattr(RobustMixin, hook):
-                try:
-                    calls_super = "super()" in inspect.getsource(own)
-                except (OSError, TypeError):
-                    calls_super = True
-                if not calls_super:
-                    logger.warning(
-                        "robust_plugin: %s.%s does not call super().%s(...); the plugin's part of "
-                        "that callback will not run.",
-                        type(self).__name__,
-                        hook,
-                        hook,
-                    )
-        exit_type = self.order_types.get("exit", "limit")  # type: ignore[attr-defined]
-        if exit_type != "limit":
-            logger.warning(
-                "robust_plugin: order_types.exit is '%s'. Aged exits then happen at a candle's open "
-                'in backtesting instead of at their target price; use "exit": "limit".',
-                exit_type,
-            )
 
     def _robust_start_aged(self) -> None:
         config = self.robust_config
@@ -166,9 +142,8 @@ class RobustMixin:
         if self._robust_runmode() not in _LIVE_MODES:
             return  # backtests stay fast: nothing per candle touches a database
         bot_name = config.store.bot_name or self.config.get("bot_name") or "freqtrade"  # type: ignore[attr-defined]
-        url = config.store.url or default_url(self.config["user_data_dir"])  # type: ignore[attr-defined]
         try:
-            self._robust_store = EventStore(url, bot_name)
+            self._robust_store = EventStore(self._robust_store_url, bot_name)
         except ValueError as exc:  # StoreConfigError: a bad url or bot name, named in the message
             raise OperationalException(f"robust_plugin: {exc}") from None
         self._robust_recorder = Recorder(self._robust_store)

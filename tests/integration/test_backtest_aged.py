@@ -157,3 +157,34 @@ def test_real_binance_candles(tmp_path, real_venue, real_datadir, aged):
     assert trades, "the sample strategy should trade on a week of XRP"
     policy = parse_plugin_config({"aged": aged}).aged.policy()
     check_aged_trades(trades, policy, real_datadir)
+
+
+def test_an_environment_variable_adjusts_the_section_but_never_turns_the_plugin_on(
+    tmp_path, monkeypatch, sample_venue, sample_datadir
+):
+    """README: without the section the mixin does nothing; FREQTRADE__ROBUST_PLUGIN__... variables
+    adjust a section the config files have. freqtrade merges them into the config before the strategy
+    sees it, so the plugin tells the two apart by the config files freqtrade read."""
+    monkeypatch.setenv("FREQTRADE__ROBUST_PLUGIN__AGED__MAX_AGE", "2h")
+    monkeypatch.setenv("FREQTRADE__ROBUST_PLUGIN__AGED__GRACE_PERIOD", "1h")
+    common = dict(pairs=SAMPLE_PAIRS, timerange="20260815-")
+    without = backtest_config(
+        tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", plugin=None, **common
+    )
+    assert without["robust_plugin"] == {"aged": {"max_age": "2h", "grace_period": "1h"}}  # freqtrade merged it
+    trades = run_backtest(without)
+    assert trades and not [t for t in trades if t["exit_reason"].startswith("aged_")]
+
+    with_section = run_backtest(
+        backtest_config(
+            tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", plugin={}, **common
+        )
+    )
+    policy = parse_plugin_config({"aged": {"max_age": "2h", "grace_period": "1h"}}).aged.policy()
+    assert check_aged_trades(with_section, policy, sample_datadir) > 0
+    ages = [
+        (_ts(t["close_date"]) - _ts(t["open_date"])).total_seconds()
+        for t in with_section
+        if t["exit_reason"].startswith("aged_")
+    ]
+    assert min(ages) < 24 * 3600  # the variables' 2 h, not the default 24 h
