@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from robust_plugin.adapter import close_alerts
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.order_guard import Intent, OrderGuard, Outcome
 from robust_plugin.adapter.recorder import Recorder, as_recorder
@@ -140,10 +140,14 @@ class CloseDesk:
                     trade.id,
                     trade.pair,
                     {"reason": "above_market_max", "amount": amount, "market_max": market_max},
-                    "warning",
+                    "critical",
                 )
-                self._alert_escalation(
-                    trade, f"the position ({amount}) is above the market-order maximum ({market_max})"
+                close_alerts.escalation(
+                    self.alerts,
+                    trade.id,
+                    trade.pair,
+                    f"the position ({amount}) is above the market-order maximum ({market_max})",
+                    self.chunked_fallback,
                 )
                 return False
             state, attempt = core.start_attempt(
@@ -251,35 +255,10 @@ class CloseDesk:
         for action in actions:
             if isinstance(action, core.Alert):
                 state = self._states.get(trade_id, core.CloseState())
-                self.alerts.alert(
-                    trade_id=trade_id,
-                    pair=pair,
-                    severity=action.severity,
-                    subject="close keeps failing",
-                    happened=f"{state.consecutive_failures} close attempts in a row failed; last: "
-                    f"{failure.failure_class.value} ({failure.message[:120]})",
-                    plugin_did=f"retries with backoff (next at {state.next_allowed_at and datetime.fromtimestamp(state.next_allowed_at, UTC):%H:%M:%S}), "
-                    "checking the exchange position before each attempt",
-                    you_should="check the exchange for the position and the error; close it by hand if it must go now",
-                    data={"failure_class": failure.failure_class.value, "attempts": state.consecutive_failures},
-                )
+                close_alerts.failures(self.alerts, trade_id, pair, action.severity, state, failure)
             elif isinstance(action, core.Escalate):
-                self.recorder.record("close_escalated", trade_id, pair, {"reason": action.reason}, "warning")
-                self._alert_escalation_id(trade_id, pair, action.reason)
-
-    def _alert_escalation(self, trade: Any, reason: str) -> None:
-        self._alert_escalation_id(trade.id, trade.pair, reason)
-
-    def _alert_escalation_id(self, trade_id: int, pair: str, reason: str) -> None:
-        self.alerts.alert(
-            trade_id=trade_id,
-            pair=pair,
-            severity="warning",
-            subject="closing in chunks",
-            happened=f"a full close cannot go through: {reason}",
-            plugin_did="closes the position in partial exits sized from the market's limits, each confirmed by its fill",
-            you_should="nothing unless the chunks stop; watch the position shrink",
-        )
+                self.recorder.record("close_escalated", trade_id, pair, {"reason": action.reason}, "critical")
+                close_alerts.escalation(self.alerts, trade_id, pair, action.reason, self.chunked_fallback)
 
     def _position_mismatch(
         self, trade: Any, check: core.PositionCheck, amount: float, exchange_amount: float, reason: str
@@ -293,27 +272,9 @@ class CloseDesk:
             "warning",
         )
         if gone:
-            self.alerts.alert(
-                trade_id=trade.id,
-                pair=trade.pair,
-                severity="warning",
-                subject="position already gone",
-                happened="the exchange shows no position for this trade (liquidated, stopped or closed outside the bot)",
-                plugin_did="sent no close order, and sends none while the exchange shows no position",
-                you_should=f"freqtrade records the real exit when its wallet check finds the position gone; if "
-                f"trade {trade.id} stays open (e.g. while its stop order is still open on the exchange), "
-                f"run /reload_trade {trade.id} so freqtrade reads the exchange's orders",
-            )
+            close_alerts.position_gone(self.alerts, trade)
         elif check is core.PositionCheck.SMALLER:
-            self.alerts.alert(
-                trade_id=trade.id,
-                pair=trade.pair,
-                severity="warning",
-                subject="position smaller than the trade",
-                happened=f"the exchange holds {exchange_amount}, the trade {amount}",
-                plugin_did="held the close back so freqtrade can record the outside change first",
-                you_should="check who changed the position (another bot, the web UI)",
-            )
+            close_alerts.position_smaller(self.alerts, trade, amount, exchange_amount)
 
     def exit_filled(self, trade: Any, order: Any, now: float) -> None:
         state = self.state(trade)
@@ -352,15 +313,7 @@ class CloseDesk:
             {"order_id": order.order_id, "amount": float(order.safe_filled), "trade_amount_now": float(trade.amount)},
             "warning",
         )
-        self.alerts.alert(
-            trade_id=trade.id,
-            pair=trade.pair,
-            severity="warning",
-            subject="position reduced outside the bot",
-            happened=f"an order from outside the bot reduced the position by {order.safe_filled}",
-            plugin_did="closes only what is left; freqtrade recorded the outside order on the trade",
-            you_should="check who trades on this account (another bot, the web UI)",
-        )
+        close_alerts.reduced_outside(self.alerts, trade, order)
 
     def closed_outside(self, trade: Any, order: Any) -> None:
         """freqtrade recorded an exit it found on the exchange (liquidation, a stop, someone else)."""
@@ -372,15 +325,7 @@ class CloseDesk:
             {"order_id": order.order_id, "exit_reason": trade.exit_reason, "price": float(order.safe_price)},
             "warning",
         )
-        self.alerts.alert(
-            trade_id=trade.id,
-            pair=trade.pair,
-            severity="warning",
-            subject="position closed outside the bot",
-            happened=f"the exchange closed the position ({trade.exit_reason}) at {order.safe_price}",
-            plugin_did="sent no close order; freqtrade recorded the exchange's exit on the trade",
-            you_should="check the exchange's order history if this was not expected",
-        )
+        close_alerts.closed_outside(self.alerts, trade, order)
         self.persist(trade)
 
     def next_chunk(

@@ -185,8 +185,12 @@ class ReconcileConfig(_Section):
 class AlertsConfig(_Section):
     """``robust_plugin.alerts``: messages through freqtrade's RPC (Telegram, webhook, Discord)."""
 
-    min_interval: Duration = Field("10m", description="The same alert for the same trade at most this often.")
-    max_per_hour: Count = Field(30, description="At most this many alerts per hour in all.")
+    min_interval: Duration = Field(
+        "10m", description="The same alert for the same trade at most this often, critical ones included."
+    )
+    max_per_hour: Count = Field(
+        30, description="At most this many warnings and info alerts per hour; critical alerts are never held back."
+    )
 
 
 def _loopback(value: str) -> str:
