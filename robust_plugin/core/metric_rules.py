@@ -19,6 +19,9 @@ robust_plugin_close_attempts_total        counter   ``failure_class``, ``outcome
                                                     ``skipped_gone``. An attempt moves through several
                                                     (started, placed, filled); ``failure_class`` is
                                                     ``none`` unless it failed.
+robust_plugin_close_escalations_total     counter   ``reason``: full closes that could not get through
+                                                    and went on in chunks: ``limits``,
+                                                    ``failed_full_closes``, ``above_market_max``
 robust_plugin_settlement_lag_seconds      histogram ``outcome``: entry fill -> position visible
 robust_plugin_settlement_outcomes_total   counter   ``outcome``: post-entry settlement verdicts
 robust_plugin_findings_total              counter   ``kind``: reconciliation findings reported
@@ -40,6 +43,7 @@ from robust_plugin.core.reconcile import Finding, FindingKind
 from robust_plugin.core.settlement import SettlementOutcome
 
 CLOSE_ATTEMPTS = "robust_plugin_close_attempts_total"
+CLOSE_ESCALATIONS = "robust_plugin_close_escalations_total"
 SETTLEMENT_LAG = "robust_plugin_settlement_lag_seconds"
 SETTLEMENT_OUTCOMES = "robust_plugin_settlement_outcomes_total"
 FINDINGS = "robust_plugin_findings_total"
@@ -69,6 +73,12 @@ METRICS: dict[str, MetricSpec] = {
             "counter",
             ("failure_class", "outcome"),
             "Close attempts (full and chunk) by outcome; failure_class is none unless the attempt failed.",
+        ),
+        MetricSpec(
+            CLOSE_ESCALATIONS,
+            "counter",
+            ("reason",),
+            "Full closes that could not get through and went on in chunks, by reason.",
         ),
         MetricSpec(
             SETTLEMENT_LAG,
@@ -102,6 +112,7 @@ CLOSE_OUTCOMES = {
     "close_skipped_gone": "skipped_gone",
 }
 FAILURE_CLASSES = frozenset(c.value for c in FailureClass)
+ESCALATION_REASONS = frozenset(("limits", "failed_full_closes", "above_market_max"))
 SETTLEMENT_VERDICTS = frozenset(o.value for o in SettlementOutcome if o is not SettlementOutcome.PENDING)
 FINDING_KINDS = frozenset(k.value for k in FindingKind)
 PHASES = frozenset(p.value for p in AgedPhase)
@@ -157,6 +168,13 @@ def _findings_count(findings: frozenset[tuple[str, str, str]], pair: str, kind: 
     return MetricUpdate(FINDINGS_OPEN, "set", _labels(pair, kind=kind), float(count))
 
 
+def _escalation_reason(reason: object) -> str:
+    """``close_escalated`` names its reason in words ("2 failed full closes"); the label is its kind."""
+    if isinstance(reason, str) and reason.endswith("failed full closes"):
+        return "failed_full_closes"
+    return _one_of(reason, ESCALATION_REASONS)
+
+
 def finding_fingerprint(kind: str, pair: str | None, trade_id: int | None, data: Mapping[str, Any]) -> str:
     """The fingerprint :mod:`robust_plugin.core.reconcile` gave the finding (``finding_resolved`` names it)."""
     try:
@@ -174,6 +192,9 @@ def translate(state: MetricsState, event: EventLike) -> tuple[MetricsState, list
         outcome = CLOSE_OUTCOMES[kind]
         failure = _one_of(data.get("failure_class"), FAILURE_CLASSES) if outcome == "failed" else NONE
         return state, [MetricUpdate(CLOSE_ATTEMPTS, "inc", _labels(pair, failure_class=failure, outcome=outcome))]
+    if kind == "close_escalated":
+        reason = _escalation_reason(data.get("reason"))
+        return state, [MetricUpdate(CLOSE_ESCALATIONS, "inc", _labels(pair, reason=reason))]
     if kind.startswith("settlement_") and kind != "settlement_started":
         outcome = _one_of(kind.removeprefix("settlement_"), SETTLEMENT_VERDICTS)
         updates = [MetricUpdate(SETTLEMENT_OUTCOMES, "inc", _labels(pair, outcome=outcome))]
