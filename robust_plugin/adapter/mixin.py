@@ -23,7 +23,7 @@ from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
 from robust_plugin.adapter import startup, trade_rows
-from robust_plugin.adapter.aged_exits import AgedExits
+from robust_plugin.adapter.aged_exits import AgedExits, watch_candles
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.close_desk import CloseDesk
 from robust_plugin.adapter.fast_callbacks import install_fast_callbacks
@@ -117,6 +117,8 @@ class RobustMixin:
             limit_exits=self.order_types.get("exit", "limit") == "limit",  # type: ignore[attr-defined]
             journal=self._robust_journal,
         )
+        if self._robust_aged.limit_exits and self._robust_runmode() in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            watch_candles(self, self._robust_aged)  # aged exits only in the candle that reaches the target
         p = self._robust_aged.policy
         logger.info(
             "robust_plugin: aged exits on (max_age %ss, grace %ss, +%s%% every %ss up to %s%%, force close after %s)",
