@@ -114,8 +114,11 @@ def watch_candles(strategy: Any, aged: AgedExits) -> None:
     """
     should_exit = strategy.should_exit
 
-    def robust_should_exit(trade, rate, current_time, *, low=None, high=None, **kwargs):
+    # freqtrade 2026.9's signature, spelt out: forwarding **kwargs would cost twice as much per call
+    def robust_should_exit(trade, rate, current_time, *, enter, exit_, low=None, high=None, force_stoploss=0):
         aged.candle = (low, high)
-        return should_exit(trade, rate, current_time, low=low, high=high, **kwargs)
+        return should_exit(
+            trade, rate, current_time, enter=enter, exit_=exit_, low=low, high=high, force_stoploss=force_stoploss
+        )
 
     strategy.should_exit = robust_should_exit
