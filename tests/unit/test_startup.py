@@ -6,7 +6,7 @@ import json
 
 from freqtrade.enums import RunMode
 
-from robust_plugin.adapter.startup import environment_overrides, freqtrade_db_urls, only_from_environment
+from robust_plugin.adapter.startup_checks import environment_overrides, freqtrade_db_urls, only_from_environment
 
 ENV = {"FREQTRADE__ROBUST_PLUGIN__AGED__MAX_AGE": "2h", "FREQTRADE__EXCHANGE__KEY": "k", "HOME": "/home/x"}
 
