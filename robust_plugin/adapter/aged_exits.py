@@ -2,12 +2,16 @@
 
 How an aged exit is carried out, per run mode:
 
-* **Backtesting / hyperopt** with limit exits (the configuration the plugin expects): as soon as a
-  trade has a target, ``custom_exit`` signals the stage's reason and ``custom_exit_price`` prices the
-  exit at the target (or at the candle's open when the open is already past it). freqtrade's fill
-  model then fills the order inside the candle exactly when the candle reaches the target, and
-  re-prices it on every later candle as the stage changes. With market exits the exit happens at a
-  candle's open, once the open has crossed the target.
+* **Backtesting / hyperopt** with limit exits (the configuration the plugin expects): ``custom_exit``
+  signals the stage's reason in the candle that reaches the target, read from the candle's high and
+  low (which freqtrade hands to ``should_exit`` for its own ROI and stop-loss; :func:`watch_candles`
+  keeps them for ``custom_exit``), and ``custom_exit_price`` prices the exit at the target (or at the
+  candle's open when the open is already past it). freqtrade's fill model fills that order inside the
+  same candle, at that price. No aged exit order rests between candles, so freqtrade's
+  ``unfilledtimeout`` never cancels and re-places one: an order resting at the target would fill in
+  the same candle at the same price, and was counted as an exit timeout every ``unfilledtimeout.exit``
+  while it waited. With market exits the exit happens at a candle's open, once the open has crossed
+  the target.
 * **Dry-run / live**: ``custom_exit`` signals only when the current rate has crossed the target (or
   the trade is forced out), and the exit is priced at the better of the target and the rate.
 
@@ -27,6 +31,8 @@ from robust_plugin.core.aging import (
     AgedPhase,
     AgedPolicy,
     AgedStage,
+    Side,
+    crossed,
     decide,
     is_aged_reason,
     stage_at,
@@ -52,6 +58,8 @@ class AgedExits:
     """Set when hyperopt parameters drive the policy: called before each decision."""
     _opened: dict = field(default_factory=dict, repr=False)
     """Open time (epoch seconds) per trade id: ``custom_exit`` runs per trade per candle."""
+    candle: tuple[float | None, float | None] = (None, None)
+    """Backtesting: (low, high) of the candle ``should_exit`` is evaluating (see :func:`watch_candles`)."""
 
     def exit_reason(self, trade: Any, now: datetime, rate: float) -> str | None:
         """``custom_exit``: the aged exit reason to signal now, or ``None``."""
@@ -63,15 +71,19 @@ class AgedExits:
         policy = self.policy
         if age < policy.max_age and (policy.force_close_after is None or age < policy.force_close_after):
             return None  # the common case, kept free of any allocation
-        decision = decide(policy, position_costs(trade), age, rate, price_tick(trade))
+        costs = position_costs(trade)
+        decision = decide(policy, costs, age, rate, price_tick(trade))
         if self.journal is not None:
             self.journal.stage_seen(trade, decision, age, now)
         if decision.exit_now:
             return decision.stage.exit_reason
         if not self.live and self.limit_exits and decision.target is not None:
-            # The limit at the target is the crossing check: freqtrade fills it only if the
-            # candle reaches it.
-            return decision.stage.exit_reason
+            # The candle's best price reaching the target is the crossing check; freqtrade fills the
+            # limit at the target inside this candle. (Without a candle, the limit rests as before.)
+            low, high = self.candle
+            best = low if costs.side is Side.SHORT else high
+            if best is None or crossed(costs.side, best, decision.target):
+                return decision.stage.exit_reason
         return None
 
     def exit_price(self, trade: Any, now: datetime, proposed_rate: float, exit_tag: str | None) -> float | None:
@@ -92,3 +104,21 @@ class AgedExits:
     def stage(self, trade: Any, now: datetime) -> AgedStage:
         """The trade's stage now (for status displays)."""
         return stage_at(self.policy, trade_age(trade, now))
+
+
+def watch_candles(strategy: Any, aged: AgedExits) -> None:
+    """Backtesting with limit exits: keep the high and low of the candle freqtrade evaluates in
+    ``should_exit`` (the arguments it passes for ROI and stop-loss) for the aged exit decision.
+
+    Installed on the strategy instance, so live and dry-run keep freqtrade's ``should_exit`` as it is.
+    """
+    should_exit = strategy.should_exit
+
+    # freqtrade 2026.9's signature, spelt out: forwarding **kwargs would cost twice as much per call
+    def robust_should_exit(trade, rate, current_time, *, enter, exit_, low=None, high=None, force_stoploss=0):
+        aged.candle = (low, high)
+        return should_exit(
+            trade, rate, current_time, enter=enter, exit_=exit_, low=low, high=high, force_stoploss=force_stoploss
+        )
+
+    strategy.should_exit = robust_should_exit

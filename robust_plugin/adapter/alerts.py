@@ -1,19 +1,20 @@
 """Alerts: one message through freqtrade's RPC (Telegram, webhook, Discord) and one row in the store.
 
-Deduplicated per trade and subject within ``min_interval_s`` and limited to ``max_per_hour`` in all,
-so a flapping exchange cannot flood the user's chat. Every alert says what happened, to which
-trade, what the plugin did, and what the user should do.
+Deduplicated per trade and subject within ``min_interval_s``; warnings and info are limited to
+``max_per_hour``, so a flapping exchange cannot flood the user's chat, while critical alerts are never
+held back by that cap (:mod:`robust_plugin.core.alert_gate`). Every alert says what happened, to which
+trade, what the plugin did, and what the user should do; every one is logged, sent or not.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 
 from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.core.advice import Advice, message
+from robust_plugin.core.alert_gate import AlertGate, Verdict
 from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,8 @@ class Alerter:
     ):
         self.send = send
         self.recorder = as_recorder(recorder)
-        self.min_interval_s = min_interval_s
-        self.max_per_hour = max_per_hour
+        self.gate = AlertGate(min_interval_s, max_per_hour)
         self.clock = clock
-        self._last: dict[tuple, float] = {}
-        self._recent: deque[float] = deque()
 
     def advise(self, advice: Advice, facts: dict, *, trade_id: int | None, pair: str | None) -> bool:
         """Raise the alert ``advice`` (one row of :data:`robust_plugin.core.advice.TABLE`) about ``facts``."""
@@ -63,7 +61,8 @@ class Alerter:
         you_should: str,
         data: dict | None = None,
     ) -> bool:
-        """Send (unless a duplicate within the interval); always log; True when it went out."""
+        """Send unless a duplicate within the interval, or a warning or info over the hourly cap;
+        always log; True when it went out."""
         now = self.clock()
         key = (trade_id, pair, subject)
         text = (
@@ -73,15 +72,11 @@ class Alerter:
         )
         log = logger.warning if severity != "info" else logger.info
         log("robust_plugin alert: %s", text.replace("\n", " | "))
-        last = self._last.get(key)
-        if last is not None and now - last < self.min_interval_s:
+        verdict = self.gate.admit(key, severity, now)
+        if verdict is Verdict.CAPPED:
+            logger.info("robust_plugin: the hourly cap of warnings and info is full, the alert above was not sent")
+        if verdict is not Verdict.SEND:
             return False
-        while self._recent and now - self._recent[0] > 3600:
-            self._recent.popleft()
-        if len(self._recent) >= self.max_per_hour:
-            return False
-        self._last[key] = now
-        self._recent.append(now)
         if self.send is not None:
             try:
                 self.send(text)

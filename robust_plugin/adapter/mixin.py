@@ -21,6 +21,7 @@ from typing import Any
 
 from freqtrade.exceptions import OperationalException
 
+from robust_plugin.adapter import startup_checks
 from robust_plugin.adapter.exchange import ExchangeBoundary
 from robust_plugin.adapter.startup import RobustStartup
 from robust_plugin.core.config import SECTION, PluginConfigError, plugin_config_from
@@ -40,17 +41,33 @@ class RobustMixin(RobustStartup):
         strategy overrides ``bot_start``. A bad section stops start-up with one clear message.
         """
         super().ft_bot_start(**kwargs)  # type: ignore[misc]
+        from_environment = startup_checks.only_from_environment(self.config)  # type: ignore[attr-defined]
+        if from_environment:
+            logger.warning(
+                "robust_plugin: %s set, but no config file has a '%s' section: the plugin stays inactive "
+                '(environment variables only adjust a section the config has; add "%s": {} to turn it on)',
+                ", ".join(from_environment),
+                SECTION,
+                SECTION,
+            )
+            return
         try:
             self.robust_config = plugin_config_from(self.config)  # type: ignore[attr-defined]
-        except PluginConfigError as exc:
-            raise OperationalException(f"robust_plugin: {exc}") from None
+            if self.robust_config is not None and self.robust_config.enabled:
+                self._robust_store_url = startup_checks.store_url(self.robust_config, self.config)  # type: ignore[attr-defined]
+        except (PluginConfigError, startup_checks.StartupError) as exc:
+            message = str(exc) if isinstance(exc, PluginConfigError) else f"invalid config: {exc}"
+            raise OperationalException(f"robust_plugin: {message}") from None
         if self.robust_config is None:
             logger.info("robust_plugin: no '%s' section in the config, the plugin is inactive", SECTION)
             return
         if not self.robust_config.enabled:
             logger.info("robust_plugin: disabled by %s.enabled", SECTION)
             return
-        self._robust_check_strategy()
+        try:
+            startup_checks.check_strategy(self, RobustMixin, self.robust_config)
+        except startup_checks.StartupError as exc:
+            raise OperationalException(f"robust_plugin: {exc}") from None
         self._robust_open_store()
         self._robust_start_aged()
         self._robust_fast_backtest_callbacks()

@@ -5,7 +5,6 @@ the run mode and the exchange (:class:`RobustStartup`, a base of :class:`~robust
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 from typing import Any
 
@@ -13,7 +12,7 @@ from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
 from robust_plugin.adapter import trade_rows
-from robust_plugin.adapter.aged_exits import AgedExits
+from robust_plugin.adapter.aged_exits import AgedExits, watch_candles
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.close_desk import CloseDesk
 from robust_plugin.adapter.exchange import ExchangeBoundary
@@ -30,19 +29,10 @@ from robust_plugin.core.client_ids import bot_tag
 from robust_plugin.core.config import SECTION, PluginConfig
 from robust_plugin.core.kinds import EventKind
 from robust_plugin.core.reconcile import Scope
-from robust_plugin.store import EventStore, default_url
+from robust_plugin.store import EventStore
 
 logger = logging.getLogger(__name__)
 
-HOOKS = (
-    "custom_exit",
-    "custom_exit_price",
-    "order_filled",
-    "confirm_trade_exit",
-    "adjust_trade_position",
-    "bot_loop_start",
-)
-"""The callbacks the plugin implements (a strategy's own must call ``super()``)."""
 LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
 
 
@@ -53,6 +43,7 @@ class RobustStartup:
     robust_config: PluginConfig | None = None
     _robust_aged: AgedExits | None = None
     _robust_store: EventStore | None = None
+    _robust_store_url: str = ""  # checked at start-up: never freqtrade's own database
     _robust_recorder: Recorder | None = None  # every plugin event goes through it (store, metrics)
     _robust_metrics: Any = None
     _robust_journal: AgedJournal | None = None
@@ -66,39 +57,6 @@ class RobustStartup:
 
     def _robust_runmode(self) -> RunMode:
         return RunMode(self.config.get("runmode", RunMode.OTHER))  # type: ignore[attr-defined]
-
-    def _robust_check_strategy(self) -> None:
-        config = self.robust_config
-        assert config is not None
-        if config.aged.enabled and not self.use_exit_signal:  # type: ignore[attr-defined]
-            raise OperationalException(
-                f"robust_plugin: {SECTION}.aged is enabled but 'use_exit_signal' is false, so "
-                "freqtrade never calls custom_exit and aged positions would never be closed. "
-                f'Set "use_exit_signal": true, or set {SECTION}.aged.enabled to false.'
-            )
-        owner = self._robust_hooks_owner or RobustStartup
-        for hook in HOOKS:
-            own = getattr(type(self), hook)
-            if own is not getattr(owner, hook, None):
-                try:
-                    calls_super = "super()" in inspect.getsource(own)
-                except (OSError, TypeError):
-                    calls_super = True
-                if not calls_super:
-                    logger.warning(
-                        "robust_plugin: %s.%s does not call super().%s(...); the plugin's part of "
-                        "that callback will not run.",
-                        type(self).__name__,
-                        hook,
-                        hook,
-                    )
-        exit_type = self.order_types.get("exit", "limit")  # type: ignore[attr-defined]
-        if exit_type != "limit":
-            logger.warning(
-                "robust_plugin: order_types.exit is '%s'. Aged exits then happen at a candle's open "
-                'in backtesting instead of at their target price; use "exit": "limit".',
-                exit_type,
-            )
 
     def _robust_start_aged(self) -> None:
         config = self.robust_config
@@ -116,6 +74,8 @@ class RobustStartup:
             limit_exits=self.order_types.get("exit", "limit") == "limit",  # type: ignore[attr-defined]
             journal=self._robust_journal,
         )
+        if self._robust_aged.limit_exits and self._robust_runmode() in (RunMode.BACKTEST, RunMode.HYPEROPT):
+            watch_candles(self, self._robust_aged)  # aged exits only in the candle that reaches the target
         p = self._robust_aged.policy
         logger.info(
             "robust_plugin: aged exits on (max_age %ss, grace %ss, +%s%% every %ss up to %s%%, force close after %s)",
@@ -143,9 +103,8 @@ class RobustStartup:
         if self._robust_runmode() not in LIVE_MODES:
             return  # backtests stay fast: nothing per candle touches a database
         bot_name = config.store.bot_name or self.config.get("bot_name") or "freqtrade"  # type: ignore[attr-defined]
-        url = config.store.url or default_url(self.config["user_data_dir"])  # type: ignore[attr-defined]
         try:
-            self._robust_store = EventStore(url, bot_name)
+            self._robust_store = EventStore(self._robust_store_url, bot_name)
         except ValueError as exc:  # StoreConfigError: a bad url or bot name, named in the message
             raise OperationalException(f"robust_plugin: {exc}") from None
         self._robust_recorder = Recorder(self._robust_store)

@@ -91,17 +91,34 @@ class AgedConfig(_Section):
         )
 
 
+BOT_NAME_MAX = 100  # the width of the store's bot_name column
+
+
+def _not_blank(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise ValueError("cannot be empty; leave the key out (or null) for the default")
+    return value
+
+
+def _bot_name(value: str | None) -> str | None:
+    if value is not None and len(value) > BOT_NAME_MAX:
+        raise ValueError(f"at most {BOT_NAME_MAX} characters, got {len(value)}")
+    return _not_blank(value)
+
+
 class StoreConfig(_Section):
     """``robust_plugin.store``: the plugin's own database (never freqtrade's)."""
 
-    url: str | None = Field(
+    url: Annotated[StrictStr | None, AfterValidator(_not_blank)] = Field(
         None,
         description=(
             "SQLAlchemy URL of the plugin's database; default: a SQLite file "
             "robust_plugin.sqlite in freqtrade's user_data directory."
         ),
     )
-    bot_name: str | None = Field(None, description="Name written on every row; default: freqtrade's bot_name.")
+    bot_name: Annotated[StrictStr | None, AfterValidator(_bot_name)] = Field(
+        None, description="Name written on every row; default: freqtrade's bot_name."
+    )
 
 
 Count = Annotated[StrictInt, Field(ge=1, le=1000)]
@@ -184,8 +201,12 @@ class ReconcileConfig(_Section):
 class AlertsConfig(_Section):
     """``robust_plugin.alerts``: messages through freqtrade's RPC (Telegram, webhook, Discord)."""
 
-    min_interval: Duration = Field("10m", description="The same alert for the same trade at most this often.")
-    max_per_hour: Count = Field(30, description="At most this many alerts per hour in all.")
+    min_interval: Duration = Field(
+        "10m", description="The same alert for the same trade at most this often, critical ones included."
+    )
+    max_per_hour: Count = Field(
+        30, description="At most this many warnings and info alerts per hour; critical alerts are never held back."
+    )
 
 
 def _loopback(value: str) -> str:

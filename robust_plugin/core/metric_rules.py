@@ -19,6 +19,11 @@ robust_plugin_close_attempts_total        counter   ``failure_class``, ``outcome
                                                     ``skipped_gone``. An attempt moves through several
                                                     (started, placed, filled); ``failure_class`` is
                                                     ``none`` unless it failed.
+robust_plugin_close_escalations_total     counter   ``reason``: closes that could not get through:
+                                                    went on in chunks (``limits``,
+                                                    ``failed_full_closes``, ``failed_attempts``,
+                                                    ``above_market_max``) or are stuck
+                                                    after ``max_attempts`` (``stuck``)
 robust_plugin_settlement_lag_seconds      histogram ``outcome``: entry fill -> position visible
 robust_plugin_settlement_outcomes_total   counter   ``outcome``: post-entry settlement verdicts
 robust_plugin_findings_total              counter   ``kind``: reconciliation findings reported
@@ -41,6 +46,7 @@ from robust_plugin.core.reconcile import FindingKind, fingerprint_of
 from robust_plugin.core.settlement import SettlementOutcome
 
 CLOSE_ATTEMPTS = "robust_plugin_close_attempts_total"
+CLOSE_ESCALATIONS = "robust_plugin_close_escalations_total"
 SETTLEMENT_LAG = "robust_plugin_settlement_lag_seconds"
 SETTLEMENT_OUTCOMES = "robust_plugin_settlement_outcomes_total"
 FINDINGS = "robust_plugin_findings_total"
@@ -70,6 +76,12 @@ METRICS: dict[str, MetricSpec] = {
             "counter",
             ("failure_class", "outcome"),
             "Close attempts (full and chunk) by outcome; failure_class is none unless the attempt failed.",
+        ),
+        MetricSpec(
+            CLOSE_ESCALATIONS,
+            "counter",
+            ("reason",),
+            "Closes that could not get through: went on in chunks, or stuck after max_attempts, by reason.",
         ),
         MetricSpec(
             SETTLEMENT_LAG,
@@ -103,6 +115,7 @@ CLOSE_OUTCOMES = {
     EventKind.CLOSE_SKIPPED_GONE: "skipped_gone",
 }
 FAILURE_CLASSES = frozenset(c.value for c in FailureClass)
+ESCALATION_REASONS = frozenset(("limits", "failed_full_closes", "failed_attempts", "above_market_max", "stuck"))
 SETTLEMENT_VERDICTS = frozenset(o.value for o in SettlementOutcome if o is not SettlementOutcome.PENDING)
 FINDING_KINDS = frozenset(k.value for k in FindingKind)
 PHASES = frozenset(p.value for p in AgedPhase)
@@ -158,6 +171,15 @@ def _findings_count(findings: frozenset[tuple[str, str, str]], pair: str, kind: 
     return MetricUpdate(FINDINGS_OPEN, "set", _labels(pair, kind=kind), float(count))
 
 
+def _escalation_reason(reason: object) -> str:
+    """``close_escalated`` names its reason in words ("2 failed full closes"); the label is its kind."""
+    if isinstance(reason, str) and reason.endswith("failed full closes"):
+        return "failed_full_closes"
+    if isinstance(reason, str) and reason.endswith("failed attempts"):
+        return "failed_attempts"
+    return _one_of(reason, ESCALATION_REASONS)
+
+
 def finding_fingerprint(kind: str, pair: str | None, trade_id: int | None, data: Mapping[str, Any]) -> str:
     """The fingerprint :mod:`robust_plugin.core.reconcile` gave the finding (``finding_resolved`` names it)."""
     return fingerprint_of(kind, pair, trade_id, data)
@@ -172,6 +194,11 @@ def translate(state: MetricsState, event: EventLike) -> tuple[MetricsState, list
         outcome = CLOSE_OUTCOMES[kind]
         failure = _one_of(data.get("failure_class"), FAILURE_CLASSES) if outcome == "failed" else NONE
         return state, [MetricUpdate(CLOSE_ATTEMPTS, "inc", _labels(pair, failure_class=failure, outcome=outcome))]
+    if kind is EventKind.CLOSE_ESCALATED:
+        reason = _escalation_reason(data.get("reason"))
+        return state, [MetricUpdate(CLOSE_ESCALATIONS, "inc", _labels(pair, reason=reason))]
+    if kind is EventKind.CLOSE_STUCK:
+        return state, [MetricUpdate(CLOSE_ESCALATIONS, "inc", _labels(pair, reason="stuck"))]
     if kind.settlement_verdict is not None:
         outcome = _one_of(kind.settlement_verdict, SETTLEMENT_VERDICTS)
         updates = [MetricUpdate(SETTLEMENT_OUTCOMES, "inc", _labels(pair, outcome=outcome))]

@@ -78,6 +78,39 @@ def exit_rows(trades: Iterable[Mapping[str, Any]], *, aged_only: bool = False) -
     return rows
 
 
+@dataclass(frozen=True)
+class RunFigures:
+    """What a backtest of one strategy came to, for a comparison line."""
+
+    trades: int
+    aged_exits: int
+    profit: float
+    """Sum of freqtrade's ``profit_abs`` (stake currency)."""
+    exit_timeouts: int | None = None
+
+
+def run_figures(trades: Iterable[Mapping[str, Any]], exit_timeouts: int | None = None) -> RunFigures:
+    trades = list(trades)
+    return RunFigures(
+        trades=len(trades),
+        aged_exits=sum(1 for t in trades if is_aged_reason(str(t.get("exit_reason") or ""))),
+        profit=sum(float(t.get("profit_abs") or 0.0) for t in trades),
+        exit_timeouts=exit_timeouts,
+    )
+
+
+def comparison_line(plugin: RunFigures, plain: RunFigures, plain_name: str, stake_currency: str = "USDT") -> str:
+    """One line: the run with the plugin against the same strategy without it."""
+    parts = [
+        f"trades {plugin.trades} vs {plain.trades}",
+        f"aged exits {plugin.aged_exits} vs {plain.aged_exits}",
+        f"profit {plugin.profit:+.2f} vs {plain.profit:+.2f} {stake_currency}",
+    ]
+    if plugin.exit_timeouts is not None and plain.exit_timeouts is not None:
+        parts.append(f"exit timeouts {plugin.exit_timeouts} vs {plain.exit_timeouts}")
+    return f"with robust_plugin vs without ({plain_name}, the same signals): " + ", ".join(parts)
+
+
 # -- live runs: per-trade settlement and close attempts, from the plugin's state and events ------------
 
 

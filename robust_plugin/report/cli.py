@@ -5,7 +5,8 @@
     robust-plugin status --db URL [--store URL]
     robust-plugin report --backtest PATH | --db URL [--store URL] [--config FILE] [--datadir DIR] --out FILE.html
 
-``--store`` is the plugin's database (default ``sqlite:///user_data/robust_plugin.sqlite``), ``--db``
+``--store`` is the plugin's database (default ``sqlite:///user_data/robust_plugin.sqlite``; for
+``status`` and ``report``: ``robust_plugin.sqlite`` beside ``--db``, when there is one), ``--db``
 freqtrade's (``db_url`` in its config, e.g. ``sqlite:///tradesv3.sqlite``). Plain SQLite paths work too.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,13 +49,29 @@ def _since(text: str | None) -> datetime | None:
         raise CliError(f"--since: {error}") from None
 
 
-def _store(args):
-    from robust_plugin.store import EventStore
+def _positive(text: str) -> int:
+    """argparse type: a whole number of rows, at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of rows such as 50, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def open_store(url: str, bot_name: str = "cli"):
+    """The plugin's store at ``url``; a problem is one line naming ``--store``."""
+    from robust_plugin.store import EventStore, StoreConfigError
 
     try:
-        return EventStore(_url(args.store, "plugin store"), args.bot or "cli")
-    except ValueError as error:  # StoreConfigError: an unreachable or malformed URL, named in the message
-        raise CliError(str(error)) from None
+        return EventStore(url, bot_name)
+    except StoreConfigError as error:  # unreachable, malformed, not a database, or freqtrade's database
+        raise CliError(f"--store: {error.detail}") from None
+
+
+def _store(args):
+    return open_store(_url(args.store, "plugin store"), args.bot or "cli")
 
 
 def _short(data: dict, limit: int = 90) -> str:
@@ -121,6 +139,7 @@ def cmd_status(args, console: Console) -> int:
             state[trade_id] = json.loads(value)
         except (TypeError, ValueError):
             state[trade_id] = {}
+    last_events = _last_events(args, [row[0] for row in trades])
     table = Table(title=f"open trades ({len(trades)})")
     for column in (
         "trade",
@@ -134,6 +153,7 @@ def cmd_status(args, console: Console) -> int:
         "next step",
         "close",
         "settlement",
+        *(["last event (UTC)"] if last_events is not None else []),
     ):
         table.add_column(column)
     for trade_id, pair, is_short, amount, open_rate, _opened in trades:
@@ -152,9 +172,29 @@ def cmd_status(args, console: Console) -> int:
             str(aged.get("next_step_at", "") or ""),
             f"{closing.get('status', '')} ({closing.get('attempt_count', 0)} attempts)" if closing else "",
             f"{settlement.get('outcome', '')}{f' after {lag:.1f}s' if isinstance(lag, int | float) else ''}",
+            *([last_events.get(trade_id, "")] if last_events is not None else []),
         )
     console.print(table)
     return 0
+
+
+def _last_events(args, trade_ids: list[int]) -> dict[int, str] | None:
+    """Per open trade, the plugin's latest event (kind and time); ``None`` when no store is read."""
+    from robust_plugin.report.inputs import store_beside
+
+    url = _url(args.store, "plugin store") if args.store else store_beside(_url(args.db, "freqtrade database"))
+    if url is None:
+        return None
+    store = open_store(url)
+    try:
+        latest = {}
+        for trade_id in trade_ids:
+            events = store.events(trade_id=trade_id)
+            if events:
+                latest[trade_id] = f"{events[-1].kind} {events[-1].created_at:%Y-%m-%d %H:%M:%S}"
+        return latest
+    finally:
+        store.close()
 
 
 def cmd_report(args, console: Console) -> int:
@@ -164,6 +204,7 @@ def cmd_report(args, console: Console) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise CliError(f"--out must name an .html file, got {args.out}")
+    _check_writable(out)  # before the slow work
     if args.max_charts is not None and args.max_charts < 0:
         raise CliError(f"--max-charts cannot be negative, got {args.max_charts}")
     config = Path(args.config) if args.config else None
@@ -176,10 +217,26 @@ def cmd_report(args, console: Console) -> int:
         page = build_html(inputs, max_charts=args.max_charts)
     except ReportInputError as error:
         raise CliError(str(error)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"--out {args.out}: cannot write it ({error.strerror or error})") from None
     console.print(f"report: {out} ({len(inputs.trades)} trades, {len(aged_trades(inputs))} aged; {inputs.policy_note})")
     return 0
+
+
+def _check_writable(out: Path) -> None:
+    """``--out`` can be written: not a directory, and its folder exists (or can be made) and is writable."""
+    if out.is_dir():
+        raise CliError(f"--out {out}: is a directory; name the .html file to write")
+    folder = out.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise CliError(f"--out {out}: {folder} is a file, not a directory")
+    if not os.access(folder, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise CliError(f"--out {out}: not writable")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,12 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--store", default=DEFAULT_STORE, help=f"the plugin's database (default {DEFAULT_STORE})")
         sub.add_argument("--since", help='only newer than this, e.g. "2h"')
         sub.add_argument("--bot", help="only this bot's rows")
-        sub.add_argument("--limit", type=int, default=200, help="at most this many rows (newest)")
+        sub.add_argument("--limit", type=_positive, default=200, help="at most this many rows (newest; default 200)")
         if name == "events":
             sub.add_argument("--trade", type=int, help="only this trade")
             sub.add_argument("--kind", help="only this kind, e.g. close_failed")
     status = commands.add_parser("status", help="open trades with the plugin's state")
     status.add_argument("--db", required=True, help="freqtrade's database (its db_url)")
+    status.add_argument(
+        "--store", help="the plugin's database, for each trade's last event (default: robust_plugin.sqlite beside --db)"
+    )
     report = commands.add_parser("report", help="a self-contained HTML report of a backtest or a live run")
     source = report.add_mutually_exclusive_group(required=True)
     source.add_argument("--backtest", help="freqtrade's backtest result (.zip/.json) or its directory (last result)")

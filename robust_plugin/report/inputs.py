@@ -223,20 +223,27 @@ def live_inputs(
     return inputs
 
 
+def store_beside(db_url: str) -> str | None:
+    """The bot's default store, ``robust_plugin.sqlite`` beside a SQLite ``db_url``, when it exists."""
+    if not db_url.startswith("sqlite:///"):
+        return None
+    beside = Path(db_url[len("sqlite:///") :]).parent / "robust_plugin.sqlite"
+    return f"sqlite:///{beside}" if beside.is_file() else None
+
+
 def _store_events(store: str | None, db: str) -> list[dict[str, Any]]:
-    if store is None:  # the bot's default: beside freqtrade's database in user_data
-        beside = Path(db[len("sqlite:///") :] if db.startswith("sqlite:///") else db).parent / "robust_plugin.sqlite"
-        if "://" in db and not db.startswith("sqlite:///") or not beside.is_file():
-            return []
-        store = str(beside)
-    from robust_plugin.store import EventStore
+    url = sqlite_url(store, "plugin store") if store is not None else store_beside(sqlite_url(db, "freqtrade database"))
+    if url is None:
+        return []
+    from robust_plugin.store import EventStore, StoreConfigError
 
     try:
-        events = EventStore(sqlite_url(store, "plugin store"), "report").events()
-    except ReportInputError:
-        raise
-    except Exception as error:  # noqa: BLE001 - unreachable or foreign database
-        raise ReportInputError(f"cannot read the plugin store ({type(error).__name__}): {store}") from None
+        events = EventStore(url, "report").events()
+    except StoreConfigError as error:  # unreachable, not a database, or freqtrade's own database
+        where = "--store" if store is not None else f"the plugin store beside --db ({url})"
+        raise ReportInputError(f"{where}: {error.detail}") from None
+    except Exception as error:  # noqa: BLE001 - a database that is not the plugin's
+        raise ReportInputError(f"cannot read the plugin store ({type(error).__name__}): {store or url}") from None
     return [
         {
             "kind": e.kind,

@@ -16,9 +16,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, InterfaceError
 
-from robust_plugin.store.engine import URL_KEY, StoreConfigError, open_engine, shown
+from robust_plugin.store.engine import (
+    URL_KEY,
+    StoreConfigError,
+    check_sqlite_file,
+    open_engine,
+    parse_url,
+    refuse_freqtrades_database,
+    shown,
+)
 from robust_plugin.store.schema_plan import plan_upgrade
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -50,8 +58,8 @@ def head() -> str:
 def _connect(engine) -> Connection:
     try:
         return engine.connect()
-    except (OperationalError, InterfaceError) as error:
-        raise StoreConfigError(f"{URL_KEY}: cannot open {shown(engine.url)}: {error.orig}") from None
+    except (DatabaseError, InterfaceError) as error:  # unreachable, refused, or not a database at all
+        raise StoreConfigError(URL_KEY, f"cannot open {shown(engine.url)}: {error.orig}") from None
 
 
 def current_revision(url: str | URL) -> str | None:
@@ -68,11 +76,13 @@ def upgrade(url: str | URL, target: str = "head") -> str:
     """Bring the store at ``url`` to ``target`` (default: the newest schema); returns the revision it is at."""
     known = revisions()
     target = known[-1] if target == "head" else target
+    check_sqlite_file(parse_url(url))  # before the first connection switches the file to WAL
     engine = open_engine(url, for_migration=True)
     try:
         with _connect(engine) as connection, connection.begin():
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
+            refuse_freqtrades_database(engine.url, inspect(connection).get_table_names())
             current = MigrationContext.configure(
                 connection, opts={"version_table": VERSION_TABLE}
             ).get_current_revision()

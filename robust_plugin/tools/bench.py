@@ -52,6 +52,10 @@ from robust_plugin.venue.process import run_venue
 
 RESULTS = ROOT / "user_data" / "bench" / "results.json"
 ROUNDS, ROUNDS_QUICK = 13, 2  # backtest: counted alternating rounds, after one warm-up round
+BACKTEST_DAYS, BACKTEST_DAYS_QUICK = 60, 20
+# "dormant": the mixin with an aged policy that never fires on the benchmark's data (a duration is at
+# most a year), so it runs exactly the plain strategy's trades and the difference is the plugin's cost
+DORMANT = {"aged": {"max_age": "365d"}}
 HISTORY = RESULTS.with_name("history.jsonl")
 STRATEGIES = ROOT / "user_data" / "strategies"
 
@@ -116,17 +120,16 @@ def _backtest_seconds(
 
 def bench_backtest(quick: bool, log: Path | None = None) -> dict:
     pairs = list(sampledata.ALL_PAIRS)[: 4 if quick else 10]
-    days = 20 if quick else 60
+    days = BACKTEST_DAYS_QUICK if quick else BACKTEST_DAYS
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         datadir = tmp / "binance"
         print(f"backtest: generating {len(pairs)} pairs × {days} days of 5m candles ...", flush=True)
         sampledata.generate(datadir, pairs=pairs, days=days, seed=42)
-        # "dormant": the mixin with an aged policy that never fires, so both run exactly the same trades
-        # and the difference is the plugin's own cost; "active": the shipped defaults, which change trades.
+        # "active": the shipped defaults, which change trades.
         runs = {
             "plain": ("SamplePlainStrategy", None),
-            "mixin_dormant": ("SampleAgedStrategy", {"aged": {"max_age": "3650d"}}),
+            "mixin_dormant": ("SampleAgedStrategy", DORMANT),
             "mixin_active": ("SampleAgedStrategy", None),
         }
         times: dict[str, list[float]] = {name: [] for name in runs}

@@ -56,9 +56,14 @@ def backtest_config(
 
 def run_backtest(config: dict[str, Any]) -> list[dict[str, Any]]:
     """Run the backtest and return freqtrade's result trades."""
+    return list(backtest_results(config)["trades"])
+
+
+def backtest_results(config: dict[str, Any]) -> dict[str, Any]:
+    """Run the backtest and return freqtrade's results of the strategy (trades, exit timeouts ...)."""
     backtesting = Backtesting(config)
     try:
         backtesting.start()
-        return list(backtesting.results["strategy"][config["strategy"]]["trades"])
+        return backtesting.results["strategy"][config["strategy"]]
     finally:
         Backtesting.cleanup()

@@ -17,7 +17,7 @@ import pytest
 
 from robust_plugin.core.aging import AgedPolicy, PositionCosts, Side, stage_at, target_price
 from robust_plugin.core.config import parse_plugin_config
-from tests.integration.backtest_harness import backtest_config, run_backtest
+from tests.integration.backtest_harness import backtest_config, backtest_results, run_backtest
 
 pytest.importorskip("robust_plugin.venue.ccxt_urls")
 pytestmark = pytest.mark.integration
@@ -102,6 +102,35 @@ def test_aged_exits_happen_at_the_right_ages_reasons_and_prices(tmp_path, sample
     assert any(r.startswith("aged_progressive_") for r in reasons), reasons
 
 
+def test_aged_limit_exits_never_rest_so_freqtrades_exit_timeout_changes_nothing(tmp_path, sample_venue, sample_datadir):
+    """freqtrade cancels an exit order that rests longer than unfilledtimeout.exit and counts it as an
+    exit timeout (the demo's summary showed "Exit Timeouts 0 / 2096"). Aged exits are signalled only in
+    the candle that reaches the target, so no aged order rests: the same aged exits at the same prices
+    whatever the timeout, and none timed out."""
+
+    def run(exit_timeout: int) -> dict:
+        extra = {"unfilledtimeout": {"entry": 10, "exit": exit_timeout, "unit": "minutes"}}
+        config = backtest_config(
+            tmp_path,
+            sample_venue.base_url,
+            sample_datadir,
+            strategy="SampleAgedStrategy",
+            plugin={"aged": AGED},
+            pairs=SAMPLE_PAIRS,
+            extra=extra,
+        )
+        return backtest_results(config)
+
+    keys = ("pair", "open_date", "close_date", "open_rate", "close_rate", "exit_reason", "amount")
+    usual, patient = run(10), run(100_000)  # the example config's 10 minutes; a timeout never reached
+    assert usual["timedout_exit_orders"] == 0 and patient["timedout_exit_orders"] == 0
+    assert [tuple(t[k] for k in keys) for t in usual["trades"]] == [
+        tuple(t[k] for k in keys) for t in patient["trades"]
+    ]
+    policy = parse_plugin_config({"aged": AGED}).aged.policy()
+    assert check_aged_trades(usual["trades"], policy, sample_datadir) >= 5
+
+
 def test_without_the_section_the_strategy_trades_exactly_as_without_the_mixin(tmp_path, sample_venue, sample_datadir):
     common = dict(plugin=None, pairs=SAMPLE_PAIRS, timerange="20260815-")
     with_mixin = run_backtest(
@@ -157,3 +186,34 @@ def test_real_binance_candles(tmp_path, real_venue, real_datadir, aged):
     assert trades, "the sample strategy should trade on a week of XRP"
     policy = parse_plugin_config({"aged": aged}).aged.policy()
     check_aged_trades(trades, policy, real_datadir)
+
+
+def test_an_environment_variable_adjusts_the_section_but_never_turns_the_plugin_on(
+    tmp_path, monkeypatch, sample_venue, sample_datadir
+):
+    """README: without the section the mixin does nothing; FREQTRADE__ROBUST_PLUGIN__... variables
+    adjust a section the config files have. freqtrade merges them into the config before the strategy
+    sees it, so the plugin tells the two apart by the config files freqtrade read."""
+    monkeypatch.setenv("FREQTRADE__ROBUST_PLUGIN__AGED__MAX_AGE", "2h")
+    monkeypatch.setenv("FREQTRADE__ROBUST_PLUGIN__AGED__GRACE_PERIOD", "1h")
+    common = dict(pairs=SAMPLE_PAIRS, timerange="20260815-")
+    without = backtest_config(
+        tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", plugin=None, **common
+    )
+    assert without["robust_plugin"] == {"aged": {"max_age": "2h", "grace_period": "1h"}}  # freqtrade merged it
+    trades = run_backtest(without)
+    assert trades and not [t for t in trades if t["exit_reason"].startswith("aged_")]
+
+    with_section = run_backtest(
+        backtest_config(
+            tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", plugin={}, **common
+        )
+    )
+    policy = parse_plugin_config({"aged": {"max_age": "2h", "grace_period": "1h"}}).aged.policy()
+    assert check_aged_trades(with_section, policy, sample_datadir) > 0
+    ages = [
+        (_ts(t["close_date"]) - _ts(t["open_date"])).total_seconds()
+        for t in with_section
+        if t["exit_reason"].startswith("aged_")
+    ]
+    assert min(ages) < 24 * 3600  # the variables' 2 h, not the default 24 h

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from robust_plugin.report.cli import main
+import pytest
+
+from robust_plugin.report.cli import build_parser, main
 from robust_plugin.store import Event, EventStore
 
 
@@ -74,10 +76,10 @@ def test_missing_databases_and_bad_arguments_get_one_clear_line(tmp_path, capsys
     assert main(["events", "--store", str(tmp_path / "missing.sqlite")]) == 2
     assert main(["alerts", "--store", str(tmp_path / "missing.sqlite"), "--since", "soon"]) == 2
     capsys.readouterr()
-    # nothing listens on port 9 of loopback: the store cannot be reached - one line naming the key, no traceback
+    # nothing listens on port 9 of loopback: the store cannot be reached - one line naming the argument, no traceback
     assert main(["events", "--store", "postgresql+psycopg://bot:secret@127.0.0.1:9/robust"]) == 2
     err = capsys.readouterr().err
-    assert "robust_plugin.store.url" in err and "secret" not in err and "Traceback" not in err
+    assert "--store" in err and "secret" not in err and "Traceback" not in err
 
 
 def test_report_of_a_live_database_charts_open_trades_the_policy_has_aged(tmp_path, capsys):
@@ -133,3 +135,109 @@ def test_report_of_a_live_database_charts_open_trades_the_policy_has_aged(tmp_pa
         == 2
     )
     assert "plugin store not found" in capsys.readouterr().err
+
+
+def _freqtrade_db(path) -> str:
+    """A freqtrade database with one open trade, as freqtrade writes it; returns its path."""
+    from freqtrade.persistence import Trade, init_db
+
+    init_db(f"sqlite:///{path}")
+    trade = Trade(
+        pair="ETH/USDT:USDT",
+        stake_amount=100,
+        amount=0.05,
+        open_rate=2000,
+        fee_open=0.0005,
+        fee_close=0.0005,
+        open_date=datetime.now(UTC),
+        exchange="binance",
+        is_open=True,
+        leverage=3,
+        trading_mode="futures",
+    )
+    Trade.session.add(trade)
+    Trade.commit()
+    return str(path)
+
+
+def _tables(path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return {row[0] for row in connection.execute("select name from sqlite_master where type = 'table'")}
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_store_argument_at_freqtrades_database_is_refused_and_nothing_is_written(tmp_path, capsys):
+    db = _freqtrade_db(tmp_path / "tradesv3.sqlite")
+    before = _tables(db)
+    for argv in (
+        ["events", "--store", db],
+        ["alerts", "--store", f"sqlite:///{db}"],
+        ["report", "--db", db, "--store", db, "--out", str(tmp_path / "r.html")],
+    ):
+        assert main(argv) == 2, argv
+        line = _one_line(capsys.readouterr().err)
+        assert "--store" in line and "freqtrade's database" in line, line
+    assert _tables(db) == before  # no robust_events, no robust_alembic_version
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_store_that_is_not_a_sqlite_file_gets_one_line_naming_the_argument_and_the_file(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert main(["events", "--store", str(notes)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "--store" in line and str(notes) in line and "not a SQLite database" in line, line
+    assert notes.read_text() == "my notes\n"
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "many"])
+def test_limit_must_be_a_positive_number_of_rows(tmp_path, capsys, limit):
+    EventStore(f"sqlite:///{tmp_path / 'robust_plugin.sqlite'}", "bot-a").record(
+        Event(kind="close_failed", created_at=datetime.now(UTC), trade_id=7)
+    )
+    for command in ("events", "alerts"):
+        with pytest.raises(SystemExit) as stopped:
+            main([command, "--store", str(tmp_path / "robust_plugin.sqlite"), "--limit", limit])
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err
+        assert "--limit" in err.strip().splitlines()[-1] and "Traceback" not in err, err
+
+
+def test_report_refuses_an_unwritable_out_before_reading_anything(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    db = _freqtrade_db(tmp_path / "tradesv3.sqlite")
+    cases = [
+        ["report", "--db", db, "--out", str(blocker / "report.html")],  # a directory that cannot exist
+        ["report", "--backtest", str(tmp_path / "no-such-result"), "--out", str(blocker / "r.html")],  # checked first
+    ]
+    (tmp_path / "dir.html").mkdir()
+    cases.append(["report", "--db", db, "--out", str(tmp_path / "dir.html")])  # a directory, not a file
+    for argv in cases:
+        assert main(argv) == 2, argv
+        line = _one_line(capsys.readouterr().err)
+        assert "--out" in line, line
+    assert blocker.read_text() == "x"
+
+
+def test_status_reads_the_plugin_store_when_given(tmp_path, capsys):
+    db = _freqtrade_db(tmp_path / "tradesv3.sqlite")
+    store = EventStore(f"sqlite:///{tmp_path / 'robust_plugin.sqlite'}", "bot-a")
+    store.record(
+        Event(kind="close_failed", created_at=datetime.now(UTC), trade_id=1, pair="ETH/USDT:USDT", severity="warning")
+    )
+    store.close()
+    assert main(["status", "--db", db, "--store", str(tmp_path / "robust_plugin.sqlite")]) == 0
+    out = capsys.readouterr().out
+    assert "ETH/USDT:USDT" in out and "close_failed" in out
+    assert main(["status", "--db", db, "--store", str(tmp_path / "missing.sqlite")]) == 2
+    assert "plugin store not found" in _one_line(capsys.readouterr().err)
+    status_help = build_parser()._subparsers._group_actions[0].choices["status"].format_help()
+    assert "--store" in status_help  # the help and the parser agree

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -37,7 +38,12 @@ def _freqtrade_backtest(tmp_path, venue, datadir, extra) -> subprocess.Completed
         "--timerange",
         "20260820-20260821",
     ]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    return _run(command)
+
+
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    wide = {**os.environ, "COLUMNS": "400"}  # freqtrade's console log wraps long lines at the terminal width
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, env=wide)
 
 
 @pytest.mark.parametrize(
@@ -68,3 +74,75 @@ def test_disabled_exit_signal_is_refused_because_the_policy_would_be_inert(tmp_p
     assert result.returncode != 0, output
     assert "'use_exit_signal' is false" in output, output
     assert "Traceback" not in output, output
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # no db_url: freqtrade's defaults (tradesv3.sqlite live, tradesv3.dryrun.sqlite dry-run)
+        {"robust_plugin": {"store": {"url": "sqlite:///tradesv3.sqlite"}}},
+        {"robust_plugin": {"store": {"url": "sqlite:///./user_data/../tradesv3.dryrun.sqlite"}}},
+        # db_url given, spelt another way (relative to the working directory, as freqtrade resolves it)
+        {"db_url": "sqlite:///bot-a.sqlite", "robust_plugin": {"store": {"url": f"sqlite:///{ROOT / 'bot-a.sqlite'}"}}},
+    ],
+)
+def test_a_store_at_freqtrades_database_is_refused_in_backtesting_too(tmp_path, sample_venue, sample_datadir, extra):
+    result = _freqtrade_backtest(tmp_path, sample_venue, sample_datadir, extra)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "robust_plugin.store.url" in output and "is freqtrade's own database" in output, output
+    assert "Traceback" not in output, output
+    assert not (ROOT / "bot-a.sqlite").exists()
+
+
+def _freqtrade_dry_run(tmp_path, venue, datadir, extra) -> subprocess.CompletedProcess:
+    """``freqtrade trade`` in dry-run; these configs stop it at start-up."""
+    override = write_override(tmp_path / "override.json", venue.base_url, extra)
+    command = [
+        sys.executable,
+        "-m",
+        "freqtrade",
+        "trade",
+        "--config",
+        str(EXAMPLE_CONFIG),
+        "--config",
+        str(override),
+        "--userdir",
+        str(tmp_path),
+        "--datadir",
+        str(datadir),
+        "--strategy-path",
+        str(STRATEGIES),
+        "--strategy",
+        "SampleAgedStrategy",
+    ]
+    return _run(command)
+
+
+def _error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if " - ERROR - " in line]
+
+
+def test_dry_run_refuses_a_store_that_is_freqtrades_database_or_not_a_database(tmp_path, sample_venue, sample_datadir):
+    import sqlite3
+
+    trades = tmp_path / "trades.sqlite"
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    for store, words in (
+        (f"sqlite:///{trades}", "is freqtrade's own database"),
+        (f"sqlite:///{notes}", "not a SQLite database"),
+    ):
+        extra = {"db_url": f"sqlite:///{trades}", "robust_plugin": {"store": {"url": store}}}
+        result = _freqtrade_dry_run(tmp_path, sample_venue, sample_datadir, extra)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        [error] = _error_lines(output)
+        assert "robust_plugin.store.url" in error and words in error, output
+        assert store.removeprefix("sqlite:///") in error, error
+        assert "Traceback" not in output, output
+    assert notes.read_text() == "not a database\n"
+    if trades.exists():
+        with sqlite3.connect(trades) as db:
+            tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+        assert not {t for t in tables if t.startswith("robust")}, tables

@@ -142,3 +142,58 @@ def test_a_bare_postgresql_url_uses_the_installed_psycopg_driver(postgres_server
     assert store.engine.dialect.driver == "psycopg"
     assert store.record(Event(kind="k", created_at=T0)).id is not None
     store.close()
+
+
+def _tables(url: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_freqtrades_own_database_is_refused_and_left_as_it_was(store_url):
+    """A store URL that leads to freqtrade's database (its trades and orders tables are there) is
+    refused before anything is written: freqtrade's migrations rename and drop its own tables."""
+    from freqtrade.persistence.base import ModelBase
+
+    engine = create_engine(store_url)
+    ModelBase.metadata.create_all(engine)  # freqtrade's real schema
+    engine.dispose()
+    before = _tables(store_url)
+    assert {"trades", "orders"} <= before
+    with pytest.raises(StoreConfigError, match=r"^robust_plugin\.store\.url: .*freqtrade's database"):
+        EventStore(store_url, "bot-a")
+    assert _tables(store_url) == before
+    if store_url.startswith("sqlite"):
+        with create_engine(store_url).connect() as conn:  # not switched to WAL either
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+
+
+def test_a_file_that_is_not_a_sqlite_database_is_refused_naming_the_key_and_the_file(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n")
+    with pytest.raises(StoreConfigError, match=r"^robust_plugin\.store\.url: ") as error:
+        EventStore(f"sqlite:///{notes}", "bot-a")
+    assert str(notes) in str(error.value) and "not a SQLite database" in str(error.value)
+    assert "\n" not in str(error.value)
+    assert notes.read_text() == "not a database\n"
+
+
+def test_same_database_compares_what_the_urls_lead_to_not_how_they_are_spelt(tmp_path, monkeypatch):
+    from robust_plugin.store.engine import same_database
+
+    monkeypatch.chdir(tmp_path)
+    here = tmp_path / "tradesv3.sqlite"
+    assert same_database("sqlite:///tradesv3.sqlite", f"sqlite:///{here}")  # relative to the working directory
+    assert same_database(f"sqlite+pysqlite:///{tmp_path}/./x/../tradesv3.sqlite", f"sqlite:///{here}")
+    assert not same_database("sqlite:///robust_plugin.sqlite", "sqlite:///tradesv3.sqlite")
+    assert not same_database("sqlite://", "sqlite://")  # in-memory databases are never shared
+    assert same_database(
+        "postgresql://bot:x@DB.example.com/trading", "postgresql+psycopg://ft@db.example.com:5432/trading"
+    )
+    assert not same_database("postgresql://db.example.com/robust", "postgresql://db.example.com/trading")
+    assert not same_database("postgresql://db.example.com:5433/trading", "postgresql://db.example.com/trading")
+    assert not same_database("sqlite:///tradesv3.sqlite", "not a url")

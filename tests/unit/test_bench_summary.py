@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from robust_plugin.tools.bench import backtest_summary
+from robust_plugin.tools.bench import BACKTEST_DAYS, DORMANT, backtest_summary
 
 
 def _summary(plain, dormant, active=None):
@@ -35,3 +35,13 @@ def test_a_slowdown_in_every_round_is_the_ratio():
     assert r["ratio_cpu"] == pytest.approx(1.05)
     assert r["seconds"]["plain"] == pytest.approx(4.2)  # the median run, as printed
     assert r["best_seconds"]["plain"] == pytest.approx(4.0)
+
+
+def test_the_dormant_mixin_is_a_valid_section_whose_policy_never_fires_on_the_benchmarks_data():
+    import json
+
+    from robust_plugin.core.config import parse_plugin_config
+    from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, deep_merge
+
+    section = deep_merge(json.loads(EXAMPLE_CONFIG.read_text())["robust_plugin"], DORMANT)
+    assert parse_plugin_config(section).aged.max_age > BACKTEST_DAYS * 86400

@@ -21,10 +21,16 @@ def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["", "5", "5x", "-1h", "h", None, 24, True, [1]])
+@pytest.mark.parametrize("bad", ["", "5", "5x", "-1h", "h", None, 24, True, [1], "366d", "53w", "9" * 400 + "s"])
 def test_bad_durations_are_refused(bad):
     with pytest.raises(DurationError):
         parse_duration(bad)
+
+
+def test_durations_are_bounded_by_a_year_so_no_date_arithmetic_can_overflow():
+    assert parse_duration("365d") == parse_duration("52w") + 86400
+    with pytest.raises(DurationError, match=r'at most 365 days \("365d"\), got "99999999999999999999w"'):
+        parse_duration("99999999999999999999w")
 
 
 def test_format_duration_round_trips():
@@ -73,6 +79,13 @@ def test_absent_section_means_inactive():
         ),
         ({"aged": []}, "robust_plugin.aged", "valid"),
         ({"store": {"url": 5}}, "robust_plugin.store.url", "string"),
+        ({"store": {"url": ""}}, "robust_plugin.store.url", "cannot be empty"),
+        ({"store": {"bot_name": ""}}, "robust_plugin.store.bot_name", "cannot be empty"),
+        ({"store": {"bot_name": "  "}}, "robust_plugin.store.bot_name", "cannot be empty"),
+        ({"store": {"bot_name": "b" * 101}}, "robust_plugin.store.bot_name", "at most 100 characters"),
+        ({"aged": {"max_age": "99999999999999999999w"}}, "robust_plugin.aged.max_age", "at most 365 days"),
+        ({"aged": {"force_close_after": "400d"}}, "robust_plugin.aged.force_close_after", "at most 365 days"),
+        ({"closing": {"backoff_max": "1000w"}}, "robust_plugin.closing.backoff_max", "at most 365 days"),
         ({"metrics": {"host": "0.0.0.0"}}, "robust_plugin.metrics.host", "must be a loopback address"),
         ({"metrics": {"host": "192.168.1.5"}}, "robust_plugin.metrics.host", "must be a loopback address"),
         ({"metrics": {"host": "example.org"}}, "robust_plugin.metrics.host", "must be a loopback address"),

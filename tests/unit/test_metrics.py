@@ -33,6 +33,7 @@ PAIRS = st.sampled_from(["BTC/USDT:USDT", "ETH/USDT:USDT", None])
 KINDS = [
     *core.CLOSE_OUTCOMES,
     "close_escalated",
+    "close_stuck",
     "settlement_started",
     "settlement_verified",
     "settlement_verified_late",
@@ -77,6 +78,8 @@ def events(draw):
         ).fingerprint
     if kind == "aged_stage":
         data["phase"] = draw(st.sampled_from(["grace", "progressive", "capped", "forced", "weird"]))
+    if kind == "close_escalated":
+        data["reason"] = draw(st.sampled_from(["limits", "3 failed full closes", "above_market_max", "odd", None]))
     severity = draw(st.sampled_from(["info", "warning", "critical", "loud"]))
     return Ev(kind, trade_id, pair, severity, data)
 
@@ -110,6 +113,7 @@ def test_every_update_names_a_declared_metric_with_bounded_label_values(sequence
         "kind": core.FINDING_KINDS | {core.OTHER},
         "phase": core.PHASES | {core.OTHER},
         "severity": core.SEVERITIES | {core.OTHER},
+        "reason": core.ESCALATION_REASONS | {core.OTHER},
     }
     for u in updates:
         spec = core.METRICS[u.metric]
@@ -157,6 +161,7 @@ def test_counters_count_their_events(sequence):
     assert incs[core.CLOSE_ATTEMPTS] == sum(e.kind in core.CLOSE_OUTCOMES for e in sequence)
     assert incs[core.ALERTS] == sum(e.kind == "alert" for e in sequence)
     assert incs[core.SETTLEMENT_OUTCOMES] == sum(e.kind in VERDICTS for e in sequence)
+    assert incs[core.CLOSE_ESCALATIONS] == sum(e.kind in ("close_escalated", "close_stuck") for e in sequence)
     observed = [u.value for u in updates if u.op == "observe"]
     assert all(0 <= v < float("inf") for v in observed)
 
@@ -167,6 +172,25 @@ def test_a_failed_close_is_counted_with_its_failure_class():
     )
     assert update.metric == "robust_plugin_close_attempts_total"
     assert dict(update.labels) == {"pair": "BTC/USDT:USDT", "failure_class": "insufficient_margin", "outcome": "failed"}
+
+
+def test_a_close_that_cannot_go_through_in_full_is_counted_as_an_escalation_by_reason():
+    """A full close that cannot get through (market limits, max_full_attempts failures, a position
+    above the market-order maximum) is a critical outcome: Prometheus needs a series to alert on."""
+    for reason, label in (
+        ("limits", "limits"),
+        ("2 failed full closes", "failed_full_closes"),
+        ("above_market_max", "above_market_max"),
+        ("a new reason", "other"),
+    ):
+        _, [update] = core.translate(
+            core.MetricsState(), Ev("close_escalated", 3, "BTC/USDT:USDT", "critical", {"reason": reason})
+        )
+        assert (update.metric, update.op, dict(update.labels)) == (
+            "robust_plugin_close_escalations_total",
+            "inc",
+            {"pair": "BTC/USDT:USDT", "reason": label},
+        )
 
 
 def test_a_settlement_verdict_counts_its_outcome_and_observes_its_lag():

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from robust_plugin.core.report_rows import exit_rows
+from robust_plugin.core.report_rows import comparison_line, exit_rows, run_figures
 from robust_plugin.report.exit_table import render_exit_table
 
 T0 = datetime(2026, 8, 1)
@@ -41,6 +41,17 @@ def test_rows_group_by_reason_in_staircase_order():
     assert half.avg_net_pct == -0.5  # -1 % at 2x leverage is -0.5 % unleveraged
     assert half.total_profit == -3.0
     assert len(exit_rows(trades)) == 5
+
+
+def test_the_demos_comparison_line_sets_the_plugin_against_the_plain_strategy():
+    plugin = run_figures([_trade("roi", 2, 0.04, profit=4.0), _trade("aged_grace", 25, 0.0, profit=0.0)], 0)
+    plain = run_figures([_trade("roi", 2, 0.04, profit=4.0), _trade("force_exit", 900, -0.3, profit=-30.5)], 0)
+    line = comparison_line(plugin, plain, "SamplePlainStrategy")
+    assert line == (
+        "with robust_plugin vs without (SamplePlainStrategy, the same signals): trades 2 vs 2, "
+        "aged exits 1 vs 0, profit +4.00 vs -26.50 USDT, exit timeouts 0 vs 0"
+    )
+    assert "exit timeouts" not in comparison_line(run_figures([]), plain, "P")
 
 
 def test_table_shows_every_row_and_an_empty_table_says_none():

@@ -1,0 +1,47 @@
+"""Start-up checks that read freqtrade's config, the environment and the config files."""
+
+from __future__ import annotations
+
+import json
+
+from freqtrade.enums import RunMode
+
+from robust_plugin.adapter.startup_checks import environment_overrides, freqtrade_db_urls, only_from_environment
+
+ENV = {"FREQTRADE__ROBUST_PLUGIN__AGED__MAX_AGE": "2h", "FREQTRADE__EXCHANGE__KEY": "k", "HOME": "/home/x"}
+
+
+def test_only_the_plugins_variables_count():
+    environ = {**ENV, "FREQTRADE__robust_plugin__enabled": "true", "FREQTRADE__ROBUST_PLUGINS__X": "1"}
+    assert environment_overrides(environ) == [
+        "FREQTRADE__ROBUST_PLUGIN__AGED__MAX_AGE",
+        "FREQTRADE__robust_plugin__enabled",
+    ]
+
+
+def test_a_section_made_by_variables_alone_is_told_apart_by_the_config_files(tmp_path):
+    plain, with_section = tmp_path / "plain.json", tmp_path / "plugin.json"
+    plain.write_text(json.dumps({"stake_currency": "USDT"}))
+    with_section.write_text(json.dumps({"robust_plugin": {}}))
+    merged = {"robust_plugin": {"aged": {"max_age": "2h"}}}
+    assert only_from_environment({**merged, "config_files": [str(plain)]}, ENV) == [
+        "FREQTRADE__ROBUST_PLUGIN__AGED__MAX_AGE"
+    ]
+    assert only_from_environment({**merged, "config_files": [str(plain), str(with_section)]}, ENV) == []
+    assert only_from_environment({**merged, "config_files": [str(plain)]}, {"HOME": "/home/x"}) == []
+    # a config read from stdin cannot be read again: the merged config is taken as it is
+    assert only_from_environment({**merged, "config_files": ["-"]}, ENV) == []
+    assert only_from_environment({"config_files": [str(plain)]}, ENV) == []
+
+
+def test_freqtrades_database_per_run_mode():
+    both = ["sqlite:///tradesv3.sqlite", "sqlite:///tradesv3.dryrun.sqlite"]
+    assert freqtrade_db_urls({"runmode": RunMode.BACKTEST}) == both
+    assert freqtrade_db_urls({"runmode": RunMode.BACKTEST, "db_url": "sqlite:///tradesv3.sqlite"}) == both
+    assert freqtrade_db_urls({"runmode": RunMode.BACKTEST, "db_url": "sqlite:///mine.sqlite"}) == [
+        "sqlite:///mine.sqlite"
+    ]
+    assert freqtrade_db_urls({"runmode": RunMode.DRY_RUN, "db_url": "sqlite:///tradesv3.dryrun.sqlite"}) == [
+        "sqlite:///tradesv3.dryrun.sqlite"
+    ]
+    assert freqtrade_db_urls({"runmode": RunMode.LIVE, "db_url": "postgresql://h/ft"}) == ["postgresql://h/ft"]
