@@ -83,6 +83,27 @@ class RobustMixin(RobustStartup):
         if self._robust_watch is not None:
             self._robust_watch.on_loop(current_time.timestamp())
 
+    def confirm_trade_entry(
+        self,
+        pair: str,
+        order_type: str,
+        amount: float,
+        rate: float,
+        time_in_force: str,
+        current_time: datetime,
+        entry_tag: str | None,
+        side: str,
+        **kwargs,
+    ) -> bool:
+        """The strategy's own confirmation first; then, live, the entry circuit breaker: no new entry
+        while a settlement is unknown, an orphan is open or a position is unprotected."""
+        own = super().confirm_trade_entry(  # type: ignore[misc]
+            pair, order_type, amount, rate, time_in_force, current_time, entry_tag, side, **kwargs
+        )
+        if not own or self._robust_entries is None:
+            return own
+        return self._robust_entries.allow(pair)
+
     def custom_exit(
         self,
         pair: str,

@@ -12,6 +12,7 @@ from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.core import reconcile as rec
 from robust_plugin.core.advice import Advice
+from robust_plugin.core.entry_guard import Problem
 from robust_plugin.core.exchange_reports import PositionReport
 from robust_plugin.core.kinds import EventKind, Side
 from robust_plugin.store import EventStore
@@ -50,7 +51,13 @@ class ReconcileDesk:
         self.ignore_pairs = ignore_pairs
         self._last = 0.0
         self._fingerprints: set[str] = set(reported or ())  # findings reported before a restart
+        self.current: list[rec.Finding] = []  # the findings of the last run
         self._missing_stops: dict[int, float] = {}
+
+    def open_problems(self) -> list[Problem]:
+        """Orphans and unprotected positions of the last run: they hold entries."""
+        holding = (rec.FindingKind.ORPHAN, rec.FindingKind.UNPROTECTED)
+        return [Problem(f.kind.value, f.pair, f.trade_id) for f in self.current if f.kind in holding]
 
     def due(self, now: float) -> bool:
         return now - self._last >= self.every_s
@@ -89,6 +96,7 @@ class ReconcileDesk:
             stop_missing_since=self._missing_stops,
             grace_s=self.grace_s,
         )
+        self.current = findings
         delta = rec.diff_findings(self._fingerprints, findings)
         self._fingerprints = {f.fingerprint for f in findings}
         for finding in delta.new:

@@ -21,6 +21,7 @@ from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.exchange.boundary import ExchangeBoundary
 from robust_plugin.adapter.recorder import Recorder, as_recorder
 from robust_plugin.core import settlement as core
+from robust_plugin.core.entry_guard import Problem
 from robust_plugin.core.exchange_reports import PositionReport
 from robust_plugin.core.kinds import EventKind, Side
 from robust_plugin.core.trade_state import read_state, write_part
@@ -98,6 +99,14 @@ class SettlementDesk:
     def settling(self, trade_id: int) -> bool:
         """Whether an entry of this trade is still being verified (its position may not be visible yet)."""
         return bool(self.pending(trade_id))
+
+    def unknown_problems(self) -> list[Problem]:
+        """Entries whose position is unexplained (settlement ``unknown``, still watched): they hold entries."""
+        return [
+            Problem("settlement_unknown", j.pair, j.trade_id)
+            for j in self.jobs.values()
+            if j.outcome is core.SettlementOutcome.UNKNOWN
+        ]
 
     def settling_ids(self) -> set[int]:
         return {j.trade_id for j in self.jobs.values() if not core.is_final(j)}

@@ -15,6 +15,7 @@ from robust_plugin.adapter import trade_rows
 from robust_plugin.adapter.aged_exits import AgedExits, watch_candles
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.close_desk import CloseDesk
+from robust_plugin.adapter.entry_desk import EntryDesk
 from robust_plugin.adapter.exchange import ExchangeBoundary
 from robust_plugin.adapter.exchange.dialect import describe
 from robust_plugin.adapter.exchange.order_guard import OrderGuard
@@ -27,6 +28,7 @@ from robust_plugin.adapter.recorder import Recorder
 from robust_plugin.adapter.settlement_desk import SettlementDesk
 from robust_plugin.core.client_ids import bot_tag
 from robust_plugin.core.config import SECTION, PluginConfig
+from robust_plugin.core.entry_guard import GuardScope
 from robust_plugin.core.kinds import EventKind
 from robust_plugin.core.reconcile import Scope
 from robust_plugin.store import EventStore
@@ -50,6 +52,7 @@ class RobustStartup:
     _robust_desk: CloseDesk | None = None
     _robust_guard: OrderGuard | None = None
     _robust_settlement: SettlementDesk | None = None
+    _robust_entries: EntryDesk | None = None  # live futures: the entry circuit breaker
     _robust_watch: LiveWatch | None = None  # live futures: settlement and reconciliation on the loop
     _robust_exchange: ExchangeBoundary | None = None  # live futures: the only door to the exchange
     _robust_default_custom_exit: bool = False  # the strategy has no custom_exit of its own (checked at start)
@@ -248,7 +251,12 @@ class RobustStartup:
                 reported=self._robust_reported_findings(),
             )
         self._robust_settlement = desk
-        self._robust_watch = LiveWatch(boundary, desk, reconcile)
+        entries = None
+        if config.entry_guard.enabled:
+            sources = [desk.unknown_problems] + ([reconcile.open_problems] if reconcile is not None else [])
+            scope = GuardScope(config.entry_guard.scope)
+            entries = self._robust_entries = EntryDesk(sources, alerts, self._robust_recorder, scope)
+        self._robust_watch = LiveWatch(boundary, desk, reconcile, entries)
         logger.info(
             "robust_plugin: settlement verification %s, reconciliation %s",
             "on" if config.settlement.enabled else "off",

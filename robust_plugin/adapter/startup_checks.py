@@ -22,6 +22,7 @@ from robust_plugin.store.engine import URL_KEY, StoreConfigError, parse_url, sam
 logger = logging.getLogger(__name__)
 
 HOOKS = (
+    "confirm_trade_entry",
     "custom_exit",
     "custom_exit_price",
     "order_filled",

@@ -37,6 +37,9 @@ class Advice(str, Enum):
     FINDING_GHOST = "finding_ghost"
     FINDING_SIZE_MISMATCH = "finding_size_mismatch"
     FINDING_UNPROTECTED = "finding_unprotected"
+    # the entry circuit breaker
+    ENTRIES_HELD = "entries_held"
+    ENTRIES_RESUMED = "entries_resumed"
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,20 @@ TABLE: dict[Advice, AdviceText] = {
         "{detail}",
         _RECONCILE_DID,
         "place a stop on the exchange or close the position now",
+    ),
+    Advice.ENTRIES_HELD: AdviceText(
+        Severity.WARNING,
+        "new entries held",
+        "{problem}",
+        "holds new entries {where} until it is resolved (entry_guard); open trades are managed as usual",
+        "resolve it (see the alert about it); entries resume by themselves once it is gone",
+    ),
+    Advice.ENTRIES_RESUMED: AdviceText(
+        Severity.INFO,
+        "new entries resumed",
+        "resolved: {problem}",
+        "lets new entries through again {where}",
+        "nothing",
     ),
 }
 

@@ -198,6 +198,19 @@ class ReconcileConfig(_Section):
     )
 
 
+class EntryGuardConfig(_Section):
+    """``robust_plugin.entry_guard``: hold new entries while a position may be open unknown or unprotected."""
+
+    enabled: StrictBool = Field(
+        True,
+        description="Hold new entries (confirm_trade_entry) while a settlement is unknown, an orphan is open "
+        "or a position is unprotected (live futures).",
+    )
+    scope: Literal["account", "pair"] = Field(
+        "account", description='"account": hold every entry of the bot; "pair": only entries on the affected pair.'
+    )
+
+
 class AlertsConfig(_Section):
     """``robust_plugin.alerts``: messages through freqtrade's RPC (Telegram, webhook, Discord)."""
 
@@ -243,6 +256,7 @@ class PluginConfig(_Section):
     closing: ClosingConfigSection = Field(default_factory=ClosingConfigSection)
     settlement: SettlementConfig = Field(default_factory=SettlementConfig)
     reconcile: ReconcileConfig = Field(default_factory=ReconcileConfig)
+    entry_guard: EntryGuardConfig = Field(default_factory=EntryGuardConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)

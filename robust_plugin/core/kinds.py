@@ -74,6 +74,9 @@ class EventKind(str, Enum):
     FINDING_SIZE_MISMATCH = "finding_size_mismatch"
     FINDING_UNPROTECTED = "finding_unprotected"
     FINDING_RESOLVED = "finding_resolved"
+    # the entry circuit breaker
+    ENTRIES_HELD = "entries_held"
+    ENTRIES_RESUMED = "entries_resumed"
     # alerts
     ALERT = "alert"
 

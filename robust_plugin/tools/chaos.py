@@ -86,6 +86,8 @@ PLUGIN = {
     "settlement": {"late_after": "8s", "deadline": "60s"},
     "reconcile": {"interval": "10s", "grace": "20s", "unprotected_after": "30s"},
     "alerts": {"min_interval": "1m", "max_per_hour": 1000},  # the highest cap: every finding's alert is checked
+    # the orphan is on a pair the bot never trades: holding every entry would end the rehearsal's trading
+    "entry_guard": {"scope": "pair"},
 }
 
 SCENARIO = """seed = {seed}

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from robust_plugin.core.config import SECTION, PluginConfig
 
-SECTIONS = ("aged", "closing", "settlement", "reconcile", "alerts", "store", "metrics")
+SECTIONS = ("aged", "closing", "settlement", "reconcile", "entry_guard", "alerts", "store", "metrics")
 
 
 def _default(model: type[BaseModel], name: str) -> str:

@@ -58,6 +58,7 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
         "aged": {"max_age": "4s", "grace_period": "1h", "step_interval": "1h"},
         "closing": {"backoff_initial": "1s", "backoff_max": "4s"},
         "reconcile": {"interval": "3s"},
+        "entry_guard": {"scope": "pair"},  # the orphan is on a pair this bot does not trade
         "metrics": {"enabled": True, "host": "127.0.0.1", "port": port},
     }
     extra = {"robust_plugin": plugin, "rehearsal_hold_seconds": 15}

@@ -255,3 +255,40 @@ def test_the_reconcile_desk_remembers_its_findings_across_a_restart(tmp_path):
     second, sent_second = start()  # the bot restarts: the orphan is still there
     second.run(positions, set(), 2000.0)
     assert len(sent_first) == 1 and sent_second == []
+
+
+def test_the_entry_guard_holds_entries_while_a_problem_is_open_and_says_when_it_engages_and_releases():
+    from robust_plugin.adapter.entry_desk import EntryDesk
+    from robust_plugin.core.entry_guard import GuardScope, Problem
+
+    recorder, alerts, events, sent = sinks()
+    problems: list[Problem] = []
+    account = EntryDesk([lambda: list(problems)], alerts, recorder, GuardScope.ACCOUNT)
+    pair_only = EntryDesk([lambda: list(problems)], sinks()[1], None, GuardScope.PAIR)
+    for desk in (account, pair_only):
+        desk.update()
+    assert account.allow(PAIR) and pair_only.allow(PAIR)
+    problems.append(Problem("orphan", "ETH/USDT:USDT"))
+    for desk in (account, pair_only):
+        desk.update()
+        desk.update()  # the same problem: one alert, not one per loop
+    assert not account.allow(PAIR) and pair_only.allow(PAIR) and not pair_only.allow("ETH/USDT:USDT")
+    problems.clear()
+    account.update()
+    assert account.allow(PAIR)
+    assert [e.kind for e in events if e.kind != "alert"] == ["entries_held", "entries_resumed"]
+    assert len(sent) == 2 and "new entries held" in sent[0] and "orphan" in sent[0] and "resumed" in sent[1]
+
+
+def test_settlement_unknown_and_open_findings_are_the_problems_that_hold_entries():
+    boundary = FakeBoundary()
+    desk, trades, events, _ = settlement_desk(boundary)
+    trades[7] = Trade()
+    desk.entry_filled(trades[7], fill("42", 1000.0), 1000.0)
+    boundary.history = [OrderReport(PAIR, "42", None, "buy", OrderState.FILLED, 1, 1, 100, 1000.0)]
+    run_loops(LiveWatch(boundary, desk, None), 1000.0, 1070.0)
+    assert [(p.kind, p.pair, p.trade_id) for p in desk.unknown_problems()] == [("settlement_unknown", PAIR, 7)]
+    recorder, alerts, _, _ = sinks()
+    reconcile = ReconcileDesk(alerts, recorder, every_s=30)
+    reconcile.run({"ETH/USDT:USDT": PositionReport("ETH/USDT:USDT", Side.SHORT, 3.0)}, set(), 1000.0)
+    assert [(p.kind, p.pair) for p in reconcile.open_problems()] == [("orphan", "ETH/USDT:USDT")]
