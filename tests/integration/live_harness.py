@@ -51,12 +51,8 @@ def venue_state(base_url: str) -> dict:
         return json.loads(response.read())
 
 
-def run_trade(
-    config: Path, workdir: Path, datadir: Path, strategy: str, until: Callable[[], bool], timeout: float = 150.0
-) -> str:
-    """Run ``freqtrade trade`` until ``until()`` holds (checked every second), then stop it; its log."""
-    log = workdir / "freqtrade.log"
-    command = [
+def _command(config: Path, workdir: Path, datadir: Path, strategy: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "freqtrade",
@@ -72,15 +68,36 @@ def run_trade(
         "--strategy",
         strategy,
     ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline and proc.poll() is None and not until():
-                time.sleep(1)
-        finally:
+
+
+def run_trade(
+    config: Path, workdir: Path, datadir: Path, strategy: str, until: Callable[[], bool], timeout: float = 150.0
+) -> str:
+    """Run ``freqtrade trade`` until ``until()`` holds (checked every second), then stop it; its log."""
+    return run_trades([(config, workdir)], datadir, strategy, until, timeout)[0]
+
+
+def run_trades(
+    bots: list[tuple[Path, Path]], datadir: Path, strategy: str, until: Callable[[], bool], timeout: float = 150.0
+) -> list[str]:
+    """Run one ``freqtrade trade`` per ``(config, workdir)`` at once (bots sharing an account) until
+    ``until()`` holds, then stop them all; their logs."""
+    logs = [workdir / "freqtrade.log" for _, workdir in bots]
+    outs = [log.open("w") for log in logs]
+    procs = [
+        subprocess.Popen(_command(config, workdir, datadir, strategy), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        for (config, workdir), out in zip(bots, outs)
+    ]
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and all(p.poll() is None for p in procs) and not until():
+            time.sleep(1)
+    finally:
+        for proc in procs:
             stop_process(proc, signal.SIGINT, timeout=30)  # freqtrade's own clean shutdown first
-    return log.read_text()
+        for out in outs:
+            out.close()
+    return [log.read_text() for log in logs]
 
 
 def freqtrade_db(workdir: Path) -> dict[str, list[dict]]:
