@@ -24,6 +24,7 @@ class Advice(str, Enum):
     CLOSE_CHUNKED = "close_chunked"
     POSITION_GONE = "position_gone"
     POSITION_SMALLER = "position_smaller"
+    POSITION_SMALLER_STUCK = "position_smaller_stuck"
     REDUCED_OUTSIDE = "reduced_outside"
     CLOSED_OUTSIDE = "closed_outside"
     # settlement outcomes
@@ -90,6 +91,14 @@ TABLE: dict[Advice, AdviceText] = {
         "the exchange holds {exchange_amount}, the trade {trade_amount}",
         "held the close back so freqtrade can record the outside change first",
         "check who changed the position (another bot, the web UI)",
+    ),
+    Advice.POSITION_SMALLER_STUCK: AdviceText(
+        Severity.CRITICAL,
+        "close waits on an unrecorded outside change",
+        "the exchange has held {exchange_amount} for {waited_s:.0f}s while the trade says {trade_amount}; freqtrade "
+        "has not recorded the outside order (it does not look while a stop order of the trade is open)",
+        "holds the close: closing the trade's amount would not match the exchange",
+        "run /reload_trade {trade_id} so freqtrade reads the exchange's orders, or close the position by hand",
     ),
     Advice.REDUCED_OUTSIDE: AdviceText(
         Severity.WARNING,

@@ -98,7 +98,10 @@ def confirm_exit(state: c.CloseState, facts: ExitFacts, config: c.ClosingConfig)
         # a stop-loss (or liquidation-avoiding) exit goes now; the look at the position below still applies
     effects: list[Effect] = []
     if facts.exchange_amount is not None:
+        before = state
         state, check, pre = c.check_before_close(state, facts.exchange_amount, facts.amount, now)
+        if pre is c.PreClose.WAIT_SMALLER:
+            return _wait_smaller(before, state, facts)
         if check is not c.PositionCheck.MATCH:
             effects += _mismatch(facts.trade_id, check, facts.amount, facts.exchange_amount, facts.exit_reason)
         if pre is not c.PreClose.SEND:
@@ -117,6 +120,32 @@ def confirm_exit(state: c.CloseState, facts: ExitFacts, config: c.ClosingConfig)
     )
     effects.append(Record(EventKind.CLOSE_ATTEMPT, {**attempt.to_dict(), "exit_reason": facts.exit_reason}))
     return Decision(state, send=True, attempt=attempt, effects=tuple(effects))
+
+
+def _wait_smaller(before: c.CloseState, state: c.CloseState, facts: ExitFacts) -> Decision:
+    """The position is smaller than the trade: wait for freqtrade to record the outside order. Said
+    once when the wait starts; a wait that outlasts ``SMALLER_ESCALATE_S`` (freqtrade does not record
+    it, e.g. while a stop order is open on the exchange) escalates to a critical alert, once."""
+    effects: list[Effect] = []
+    if before.smaller_since is None:
+        effects += _mismatch(
+            facts.trade_id, c.PositionCheck.SMALLER, facts.amount, facts.exchange_amount, facts.exit_reason
+        )
+    elif not state.smaller_escalated and state.smaller_since is not None:
+        waited = facts.now - state.smaller_since
+        if waited >= c.SMALLER_ESCALATE_S:
+            state = replace(state, smaller_escalated=True)
+            data = {
+                "reason": "position smaller than the trade",
+                "waited_s": waited,
+                "trade_amount": float(facts.amount),
+                "exchange_amount": float(facts.exchange_amount or 0),
+            }
+            effects += [
+                Record(EventKind.CLOSE_HELD_SMALLER, data, Severity.CRITICAL),
+                _notify(Advice.POSITION_SMALLER_STUCK, trade_id=facts.trade_id, **data),
+            ]
+    return Decision(state, effects=tuple(effects))
 
 
 def _mismatch(trade_id: int, check: c.PositionCheck, amount, exchange_amount, reason: str) -> list[Effect]:

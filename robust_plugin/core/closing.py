@@ -115,6 +115,8 @@ class CloseState:
     next_allowed_at: float | None = None
     alerted_at_failures: int = 0
     escalated_at: float | None = None
+    smaller_since: float | None = None  # the position has been smaller than the trade since then
+    smaller_escalated: bool = False  # and that wait was escalated (a critical alert)
 
     @property
     def last(self) -> CloseAttempt | None:
@@ -133,6 +135,8 @@ class CloseState:
             "next_allowed_at": self.next_allowed_at,
             "alerted_at_failures": self.alerted_at_failures,
             "escalated_at": self.escalated_at,
+            "smaller_since": self.smaller_since,
+            "smaller_escalated": self.smaller_escalated,
         }
 
     @classmethod
@@ -150,6 +154,8 @@ class CloseState:
             data.get("next_allowed_at"),
             int(data.get("alerted_at_failures", 0)),
             data.get("escalated_at"),
+            data.get("smaller_since"),
+            bool(data.get("smaller_escalated", False)),
         )
 
 
@@ -286,6 +292,7 @@ def _failure_facts(failures: int, failure: Failure) -> dict:
 
 SIZE_TOLERANCE = Decimal("0.001")  # relative: a position within 0.1 % of the trade's amount matches it
 SMALLER_BACKOFF_S = 5.0  # a smaller position: wait for freqtrade to record the outside order, then close the rest
+SMALLER_ESCALATE_S = 60.0  # still smaller after this long: freqtrade is not recording it (a critical alert)
 
 
 def size_tolerance(trade_amount: Decimal) -> Decimal:
@@ -330,12 +337,12 @@ def check_before_close(
     if check is PositionCheck.GONE:
         return state, check, PreClose.GONE
     if check is PositionCheck.SMALLER:
-        return (
-            replace(state, status=CloseStatus.BACKING_OFF, next_allowed_at=now + SMALLER_BACKOFF_S),
-            check,
-            PreClose.WAIT_SMALLER,
+        since = state.smaller_since if state.smaller_since is not None else now
+        waiting = replace(
+            state, status=CloseStatus.BACKING_OFF, next_allowed_at=now + SMALLER_BACKOFF_S, smaller_since=since
         )
-    return state, check, PreClose.SEND
+        return waiting, check, PreClose.WAIT_SMALLER
+    return replace(state, smaller_since=None, smaller_escalated=False), check, PreClose.SEND
 
 
 def closing_in_chunks(state: CloseState) -> bool:

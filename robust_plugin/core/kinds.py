@@ -56,6 +56,7 @@ class EventKind(str, Enum):
     CLOSE_DEFERRED = "close_deferred"
     CLOSE_ESCALATED = "close_escalated"
     CLOSE_STUCK = "close_stuck"
+    CLOSE_HELD_SMALLER = "close_held_smaller"
     SIZE_MISMATCH = "size_mismatch"
     REDUCED_OUTSIDE = "reduced_outside"
     CLOSED_OUTSIDE = "closed_outside"
@@ -137,6 +138,7 @@ CLOSE_EVENTS = frozenset(
         EventKind.CLOSE_DEFERRED,
         EventKind.CLOSE_ESCALATED,
         EventKind.CLOSE_STUCK,
+        EventKind.CLOSE_HELD_SMALLER,
     }
 )
 """Events of a close under way (what the chaos checker counts as a close showing signs of life)."""

@@ -197,7 +197,7 @@ def translate(state: MetricsState, event: EventLike) -> tuple[MetricsState, list
     if kind is EventKind.CLOSE_ESCALATED:
         reason = _escalation_reason(data.get("reason"))
         return state, [MetricUpdate(CLOSE_ESCALATIONS, "inc", _labels(pair, reason=reason))]
-    if kind is EventKind.CLOSE_STUCK:
+    if kind in (EventKind.CLOSE_STUCK, EventKind.CLOSE_HELD_SMALLER):
         return state, [MetricUpdate(CLOSE_ESCALATIONS, "inc", _labels(pair, reason="stuck"))]
     if kind.settlement_verdict is not None:
         outcome = _one_of(kind.settlement_verdict, SETTLEMENT_VERDICTS)

@@ -32,6 +32,7 @@ _DESERVES = {
     EventKind.CLOSE_SKIPPED_GONE: Advice.POSITION_GONE,
     EventKind.CLOSED_OUTSIDE: Advice.CLOSED_OUTSIDE,
     EventKind.CLOSE_STUCK: Advice.CLOSE_STUCK,
+    EventKind.CLOSE_HELD_SMALLER: Advice.POSITION_SMALLER_STUCK,
 }
 ALERT_SUBJECTS = {kind.value: TABLE[advice].subject for kind, advice in _DESERVES.items()}
 # what tells the user that an open trade has no position

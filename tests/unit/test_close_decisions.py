@@ -120,3 +120,27 @@ def test_each_alert_has_one_severity_in_one_table():
     text = message(Advice.POSITION_GONE, {"trade_id": 12})
     assert "/reload_trade 12" in text.you_should
     assert message(Advice.CLOSE_STUCK, {}).happened.startswith("?")  # a missing fact never breaks an alert
+
+
+def test_a_smaller_position_is_said_once_and_a_wait_that_never_ends_escalates_once():
+    """Issue: with the stop-loss on the exchange freqtrade never records an outside reduction, and the
+    close waited for ever, with an alert every loop."""
+    state, now, effects = core.CloseState(), 0.0, []
+    while now < 200:
+        facts = decide.ExitFacts(3, Decimal("0.009"), "aged_force", now, Decimal("0.005"))
+        decision = decide.confirm_exit(state, facts, config(10))
+        assert not decision.send
+        state, effects = decision.state, effects + list(decision.effects)
+        now = max(now + 1, state.next_allowed_at or 0)
+    notes = [e.advice for e in effects if isinstance(e, core.Notify)]
+    assert notes == [Advice.POSITION_SMALLER, Advice.POSITION_SMALLER_STUCK]
+    assert severity_of(Advice.POSITION_SMALLER_STUCK) is Severity.CRITICAL
+    assert [e.kind for e in effects if isinstance(e, decide.Record)] == [
+        EventKind.SIZE_MISMATCH,
+        EventKind.CLOSE_HELD_SMALLER,
+    ]
+    # once freqtrade records the change, the close goes, and a later wait is said afresh
+    matched = decide.confirm_exit(
+        state, decide.ExitFacts(3, Decimal("0.005"), "aged_force", now, Decimal("0.005")), config(10)
+    )
+    assert matched.send and matched.state.smaller_since is None

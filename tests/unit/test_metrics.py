@@ -34,6 +34,7 @@ KINDS = [
     *core.CLOSE_OUTCOMES,
     "close_escalated",
     "close_stuck",
+    "close_held_smaller",
     "settlement_started",
     "settlement_verified",
     "settlement_verified_late",
@@ -161,7 +162,9 @@ def test_counters_count_their_events(sequence):
     assert incs[core.CLOSE_ATTEMPTS] == sum(e.kind in core.CLOSE_OUTCOMES for e in sequence)
     assert incs[core.ALERTS] == sum(e.kind == "alert" for e in sequence)
     assert incs[core.SETTLEMENT_OUTCOMES] == sum(e.kind in VERDICTS for e in sequence)
-    assert incs[core.CLOSE_ESCALATIONS] == sum(e.kind in ("close_escalated", "close_stuck") for e in sequence)
+    assert incs[core.CLOSE_ESCALATIONS] == sum(
+        e.kind in ("close_escalated", "close_stuck", "close_held_smaller") for e in sequence
+    )
     observed = [u.value for u in updates if u.op == "observe"]
     assert all(0 <= v < float("inf") for v in observed)
 
