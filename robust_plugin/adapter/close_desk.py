@@ -182,6 +182,16 @@ class CloseDesk:
         }
         self._apply(trade.id, trade.pair, decide.reduced_outside(self.state(trade), data))
 
+    def liquidation_exit(self, trade: Any, order: Any, young: bool) -> None:
+        """freqtrade closed the trade on its own liquidation-price check (not the exchange's liquidation)."""
+        data = {
+            "order_id": order.order_id,
+            "price": float(order.safe_price),
+            "liquidation_price": getattr(trade, "liquidation_price", None),
+            "young": young,
+        }
+        self._apply(trade.id, trade.pair, decide.liquidation_exit(self.state(trade), data))
+
     def closed_outside(self, trade: Any, order: Any) -> None:
         """freqtrade recorded an exit it found on the exchange (liquidation, a stop, someone else)."""
         data = {"order_id": order.order_id, "exit_reason": trade.exit_reason, "price": float(order.safe_price)}

@@ -247,13 +247,19 @@ class RobustMixin(RobustStartup):
             return
         if self._robust_journal is not None:
             self._robust_journal.exit_filled(trade, order, current_time)
-        outside = trade.exit_reason in ("sold_on_exchange", "liquidation")
-        settlement = self._robust_settlement
-        if outside and settlement is not None and settlement.settling(trade.id):
-            if trade.is_open:  # reduced outside: the position to expect is what the trade holds now
+        # freqtrade tags every exit it places with its reason; an order it found on the exchange has none
+        outside = trade.exit_reason == "sold_on_exchange" or not getattr(order, "ft_order_tag", None)
+        settlement, now = self._robust_settlement, current_time.timestamp()
+        young = settlement is not None and settlement.settling(trade.id)
+        if settlement is not None and young:
+            if outside and trade.is_open:  # reduced outside: the position to expect is what the trade holds now
                 settlement.retarget(trade)
-            elif settlement.explain_exit(trade, current_time.timestamp()):
+            elif outside and settlement.explain_exit(trade, now):
                 return  # settlement's verdict (closed_immediately) said what happened
+            elif not outside and not trade.is_open:
+                settlement.closed_by_bot(trade, now)
+        if not outside and order.ft_order_tag == "liquidation" and self._robust_desk is not None:
+            self._robust_desk.liquidation_exit(trade, order, young)
         if self._robust_desk is not None:
             if outside and trade.is_open:  # someone reduced the position; freqtrade recorded their order
                 self._robust_desk.reduced_outside(trade, order)

@@ -86,6 +86,16 @@ class SettlementDesk:
         data = {"order_id": order.order_id, "expected_amount": job.expected_amount}
         self.recorder.record(EventKind.SETTLEMENT_STARTED, trade.id, trade.pair, data)
 
+    def closed_by_bot(self, trade: Any, now: float) -> None:
+        """freqtrade filled an exit of its own: the trade's pending jobs end without a verdict on the
+        exchange."""
+        for job in self.pending(trade.id):
+            check = core.closed_by_bot(job, now, str(trade.exit_reason or ""))
+            self.jobs[job.job_key] = check.job
+            self._persist(trade, check.job)
+            if check.verdict is not None:
+                self._verdict(check.job, check.verdict)
+
     def retarget(self, trade: Any) -> None:
         """The trade's amount changed outside its entries (an outside order freqtrade recorded): its
         pending jobs expect what the trade holds now."""

@@ -27,6 +27,7 @@ class Advice(str, Enum):
     POSITION_SMALLER_STUCK = "position_smaller_stuck"
     REDUCED_OUTSIDE = "reduced_outside"
     CLOSED_OUTSIDE = "closed_outside"
+    LIQUIDATION_EXIT = "liquidation_exit"
     # settlement outcomes
     SETTLEMENT_VERIFIED_LATE = "settlement_verified_late"
     SETTLEMENT_SIZE_MISMATCH = "settlement_size_mismatch"
@@ -113,6 +114,16 @@ TABLE: dict[Advice, AdviceText] = {
         "the exchange closed the position ({exit_reason}) at {price}",
         "sent no close order; freqtrade recorded the exchange's exit on the trade",
         "check the exchange's order history if this was not expected",
+    ),
+    Advice.LIQUIDATION_EXIT: AdviceText(
+        Severity.WARNING,
+        "freqtrade exited on its liquidation-price check",
+        "freqtrade closed the trade because the rate crossed the liquidation price it had ({liquidation_price}); "
+        "the exchange did not liquidate it{young}",
+        "recorded it as freqtrade's own exit, not as a liquidation; any leftover on the exchange is reported by "
+        "reconciliation as an orphan",
+        "check the exchange for a leftover position on this pair and close it; a stale view of the pair's "
+        "previous position right after an entry can give freqtrade a wrong liquidation price",
     ),
     Advice.SETTLEMENT_VERIFIED_LATE: AdviceText(
         Severity.INFO,

@@ -282,6 +282,16 @@ def closed_outside(state: c.CloseState, data: dict) -> Decision:
     return Decision(c.CloseState(c.CloseStatus.GONE, state.attempts), effects=effects)
 
 
+def liquidation_exit(state: c.CloseState, data: dict) -> Decision:
+    """freqtrade exited the trade on its own liquidation-price check: said as exactly that."""
+    young = ", moments after its entry (before its position was seen)" if data.get("young") else ""
+    effects = (
+        Record(EventKind.LIQUIDATION_EXIT, data, Severity.WARNING),
+        _notify(Advice.LIQUIDATION_EXIT, liquidation_price=data.get("liquidation_price"), young=young),
+    )
+    return Decision(state, effects=effects)
+
+
 def reduced_outside(state: c.CloseState, data: dict) -> Decision:
     """freqtrade recorded an order from outside the bot that reduced the position."""
     effects = (

@@ -59,6 +59,7 @@ class EventKind(str, Enum):
     CLOSE_HELD_SMALLER = "close_held_smaller"
     SIZE_MISMATCH = "size_mismatch"
     REDUCED_OUTSIDE = "reduced_outside"
+    LIQUIDATION_EXIT = "liquidation_exit"
     CLOSED_OUTSIDE = "closed_outside"
     ORDER_FAILED = "order_failed"
     # settlement
@@ -68,6 +69,7 @@ class EventKind(str, Enum):
     SETTLEMENT_SIZE_MISMATCH = "settlement_size_mismatch"
     SETTLEMENT_CLOSED_IMMEDIATELY = "settlement_closed_immediately"
     SETTLEMENT_NEVER_FILLED = "settlement_never_filled"
+    SETTLEMENT_CLOSED_BY_BOT = "settlement_closed_by_bot"
     SETTLEMENT_UNKNOWN = "settlement_unknown"
     # reconciliation
     FINDING_ORPHAN = "finding_orphan"
@@ -114,6 +116,7 @@ _VERDICTS = {
     EventKind.SETTLEMENT_SIZE_MISMATCH: "size_mismatch",
     EventKind.SETTLEMENT_CLOSED_IMMEDIATELY: "closed_immediately",
     EventKind.SETTLEMENT_NEVER_FILLED: "never_filled",
+    EventKind.SETTLEMENT_CLOSED_BY_BOT: "closed_by_bot",
     EventKind.SETTLEMENT_UNKNOWN: "unknown",
 }
 _BY_VERDICT = {v: k for k, v in _VERDICTS.items()}

@@ -25,6 +25,7 @@ class SettlementOutcome(str, Enum):
     SIZE_MISMATCH = "size_mismatch"
     CLOSED_IMMEDIATELY = "closed_immediately"
     NEVER_FILLED = "never_filled"
+    CLOSED_BY_BOT = "closed_by_bot"  # freqtrade closed the trade itself before its position was seen
     UNKNOWN = "unknown"
 
 
@@ -34,6 +35,7 @@ FINAL = {
     SettlementOutcome.SIZE_MISMATCH,
     SettlementOutcome.CLOSED_IMMEDIATELY,
     SettlementOutcome.NEVER_FILLED,
+    SettlementOutcome.CLOSED_BY_BOT,
 }
 
 
@@ -259,6 +261,7 @@ SEVERITY: dict[SettlementOutcome, str] = {
     SettlementOutcome.SIZE_MISMATCH: severity_of(Advice.SETTLEMENT_SIZE_MISMATCH).value,
     SettlementOutcome.CLOSED_IMMEDIATELY: severity_of(Advice.SETTLEMENT_CLOSED_IMMEDIATELY).value,
     SettlementOutcome.NEVER_FILLED: severity_of(Advice.SETTLEMENT_NEVER_FILLED).value,
+    SettlementOutcome.CLOSED_BY_BOT: "info",
     SettlementOutcome.UNKNOWN: severity_of(Advice.SETTLEMENT_UNKNOWN).value,
 }
 """Each outcome's severity, from the one advice table."""
@@ -289,3 +292,14 @@ def fill_history(job: SettlementJob, orders: list[OrderReport]) -> FillHistory:
         exit_time=last.timestamp if last else None,
         exit_amount=last.filled if last else None,
     )
+
+
+def closed_by_bot(job: SettlementJob, now: float, exit_reason: str) -> SettlementCheck:
+    """freqtrade filled an exit of its own for the trade before the entry's position was seen: the
+    job ends there, with no verdict about the exchange (the history would show the bot's own exit as
+    a close right after the fill, which is not what happened)."""
+    if is_final(job):
+        return SettlementCheck(job)
+    done = replace(job, outcome=SettlementOutcome.CLOSED_BY_BOT, resolved_at=now)
+    detail = f"freqtrade closed the trade itself ({exit_reason}) before its position was seen"
+    return SettlementCheck(done, _verdict(SettlementOutcome.CLOSED_BY_BOT, None, detail))

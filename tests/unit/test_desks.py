@@ -292,3 +292,24 @@ def test_settlement_unknown_and_open_findings_are_the_problems_that_hold_entries
     reconcile = ReconcileDesk(alerts, recorder, every_s=30)
     reconcile.run({"ETH/USDT:USDT": PositionReport("ETH/USDT:USDT", Side.SHORT, 3.0)}, set(), 1000.0)
     assert [(p.kind, p.pair) for p in reconcile.open_problems()] == [("orphan", "ETH/USDT:USDT")]
+
+
+def test_freqtrades_own_liquidation_exit_of_a_young_trade_is_said_as_exactly_that():
+    """freqtrade exited a fresh trade on a liquidation price taken from a stale view of the pair's
+    previous position: not 'closed_immediately, check your leverage', but what it was."""
+    boundary = FakeBoundary()
+    settlement, trades, events, sent = settlement_desk(boundary)
+    trade = Trade()
+    trades[7] = trade
+    settlement.entry_filled(trade, fill("42", 1000.0), 1000.0)
+    desk, close_events, close_sent = close_desk(boundary)
+    trade.is_open, trade.exit_reason, trade.liquidation_price = False, "liquidation", 64000.0
+    order = SimpleNamespace(order_id="43", safe_price=65000.0, safe_filled=1.0, ft_order_tag="liquidation")
+    settlement.closed_by_bot(trade, 1004.0)
+    desk.liquidation_exit(trade, order, young=True)
+    assert [e.kind for e in events if e.kind.startswith("settlement_") and e.kind != "settlement_started"] == [
+        "settlement_closed_by_bot"
+    ]
+    assert not settlement.settling(7) and not sent  # no verdict about the exchange, no alert
+    assert [e.kind for e in close_events if e.kind != "alert"] == ["liquidation_exit"]
+    assert "liquidation-price check" in close_sent[0] and "did not liquidate" in close_sent[0]
