@@ -253,7 +253,9 @@ def _database(db_path: Path) -> tuple[tuple[cc.Trade, ...], tuple[cc.Order, ...]
     )
 
 
-def _config(base_url: str, workdir: Path, pairs: list[str], capability: str | None) -> Path:
+def _config(
+    base_url: str, workdir: Path, pairs: list[str], capability: str | None, overrides: dict | None = None
+) -> Path:
     plugin = deep_merge(PLUGIN, BREAKS[capability]) if capability else PLUGIN
     config = {
         "max_open_trades": len(pairs),
@@ -276,7 +278,7 @@ def _config(base_url: str, workdir: Path, pairs: list[str], capability: str | No
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
         "robust_plugin": plugin,
     }
-    config = deep_merge(config, venue_exchange_config(base_url))
+    config = deep_merge(deep_merge(config, venue_exchange_config(base_url)), overrides or {})
     for client in ("ccxt_config", "ccxt_async_config"):  # loopback: ccxt's 50 ms pacing would make each loop long
         config["exchange"][client]["rateLimit"] = 10
     path = workdir / "config.json"
@@ -378,6 +380,13 @@ def _scenario(args: argparse.Namespace, workdir: Path, symbols: list[str], durat
 
 
 def run(args: argparse.Namespace) -> int:
+    rows = rehearse(args)
+    return 2 if rows is None else report(rows)
+
+
+def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc.Row] | None:
+    """One rehearsal; its rows of checks, or None when freqtrade exited on its own. ``overrides`` are
+    merged into the freqtrade config (a cell of the configuration matrix)."""
     pairs = list(PAIRS[: args.pairs])
     duration = args.minutes * 60
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -399,7 +408,8 @@ def run(args: argparse.Namespace) -> int:
             api_secret=SECRET,
             extra_args=["--balance", "100000"],
         ) as venue:
-            bot = Bot(_config(venue.base_url, workdir, pairs, args.capability), workdir, datadir, args.strategy)
+            config = _config(venue.base_url, workdir, pairs, args.capability, overrides)
+            bot = Bot(config, workdir, datadir, args.strategy)
             journal, samples, restarts = Journal(workdir / "robust_plugin.sqlite"), [], []
             pending: dict | None = None  # a restart whose bot is not running yet
             bot.start()
@@ -410,7 +420,7 @@ def run(args: argparse.Namespace) -> int:
                 elapsed = time.monotonic() - started
                 if bot.exited():
                     print(f"[{elapsed:5.0f}s] freqtrade exited on its own:\n" + bot.tail(), flush=True)
-                    return 2
+                    return None
                 journal.read()
                 closes, entries = journal.count("close_attempt", "close_chunk"), journal.count("settlement_started")
                 if args.capability == "settlement":  # no settlement events: an entry shows as a new open trade
@@ -464,7 +474,7 @@ def run(args: argparse.Namespace) -> int:
             (workdir / "samples.json").write_text(json.dumps([[s.at_ms, s.open_trades] for s in samples]))
             (workdir / "restarts.json").write_text(json.dumps([[r.kind, r.killed_ms, r.ready_ms] for r in restarts]))
         trades, orders = _database(workdir / "trades.sqlite")
-        rows = cc.check(
+        return cc.check(
             cc.Run(
                 truth,
                 trades,
@@ -476,7 +486,6 @@ def run(args: argparse.Namespace) -> int:
                 stopped_ms=stopped_ms,
             )
         )
-        return report(rows)
 
 
 def report(rows: list[cc.Row]) -> int:
@@ -523,9 +532,28 @@ def main(argv: list[str] | None = None) -> int:
         help="turn one capability of the plugin off on purpose; the run must then fail",
     )
     parser.add_argument("--keep", metavar="DIR", help="keep the run's files (logs, databases, ground truth) in DIR")
+    parser.add_argument(
+        "--matrix",
+        nargs="?",
+        const="all",
+        metavar="CELLS",
+        help="run a short rehearsal per configuration cell ({stop-loss on the exchange, off} x {market, limit "
+        "exits} x {no add-on entries, add-on entries}) and print one row per cell; CELLS picks some, e.g. "
+        "'stop=off,exit=limit,addon=on' (several separated by ';'); --minutes is per cell (default 2 here)",
+    )
     args = parser.parse_args(argv)
     if args.minutes <= 0:
         parser.error("--minutes must be positive")
+    if args.matrix:
+        from robust_plugin.tools import chaos_matrix
+
+        try:
+            cells = chaos_matrix.parse_cells(args.matrix)
+        except ValueError as error:
+            parser.error(f"--matrix: {error}")
+        if "--minutes" not in (argv if argv is not None else sys.argv[1:]):
+            args.minutes = 2.0
+        return chaos_matrix.run_matrix(args, cells)
     return run(args)
 
 

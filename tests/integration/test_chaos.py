@@ -75,3 +75,13 @@ def test_chaos_with_the_order_guard_broken_fails_on_unrecorded_orders(tmp_path):
         "invariants broken" in output
         and "executed orders freqtrade never recorded" in output.split("invariants broken")[1]
     )
+
+
+def test_one_cell_of_the_configuration_matrix_keeps_every_invariant():
+    """The stop-loss on the exchange, limit exits and add-on entries through adjust_trade_position:
+    the configuration the default rehearsal does not run."""
+    result = _chaos("--matrix", "stop=on,exit=limit,addon=on", "--minutes", "2", "--pairs", "6", "--seed", "11")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert _row(output, "stop=on,exit=limit,addon=on").rstrip(" │").endswith("all hold")
+    assert "1 of 1 cells hold every invariant" in output
