@@ -20,14 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 from robust_plugin.tools import chaos_check as cc
 from robust_plugin.tools import sampledata
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
-from robust_plugin.venue.process import run_venue, stop_process
+from robust_plugin.venue.process import RunningVenue, run_venue, stop_process
 
 KEY, SECRET = "chaos-key", "chaos-secret"
 PAIRS = tuple(
@@ -178,11 +177,6 @@ action = "close"
 """
 
 
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def _ms(value: str | None) -> int | None:
     """A datetime column as SQLite stores it (naive UTC) -> epoch ms."""
     if not value:
@@ -250,7 +244,7 @@ def _database(db_path: Path) -> tuple[tuple[cc.Trade, ...], tuple[cc.Order, ...]
     )
 
 
-def _config(base_url: str, workdir: Path, pairs: list[str], capability: str | None) -> Path:
+def _config(venue: RunningVenue, workdir: Path, pairs: list[str], capability: str | None) -> Path:
     plugin = deep_merge(PLUGIN, BREAKS[capability]) if capability else PLUGIN
     config = {
         "max_open_trades": len(pairs),
@@ -273,9 +267,8 @@ def _config(base_url: str, workdir: Path, pairs: list[str], capability: str | No
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
         "robust_plugin": plugin,
     }
-    config = deep_merge(config, venue_exchange_config(base_url))
-    for client in ("ccxt_config", "ccxt_async_config"):  # loopback: ccxt's 50 ms pacing would make each loop long
-        config["exchange"][client]["rateLimit"] = 10
+    config = deep_merge(config, venue_exchange_config(venue))
+    config["exchange"]["ccxt_config"]["rateLimit"] = 10  # loopback: ccxt's 50 ms pacing would make each loop long
     path = workdir / "config.json"
     path.write_text(json.dumps(config, indent=2))
     return path
@@ -395,8 +388,9 @@ def run(args: argparse.Namespace) -> int:
             api_key=KEY,
             api_secret=SECRET,
             extra_args=["--balance", "100000"],
+            tls_dir=workdir / "tls",  # the CA certificate the bot's config names; kept with --keep
         ) as venue:
-            bot = Bot(_config(venue.base_url, workdir, pairs, args.capability), workdir, datadir, args.strategy)
+            bot = Bot(_config(venue, workdir, pairs, args.capability), workdir, datadir, args.strategy)
             journal, samples, restarts = Journal(workdir / "robust_plugin.sqlite"), [], []
             pending: dict | None = None  # a restart whose bot is not running yet
             bot.start()
@@ -443,7 +437,7 @@ def run(args: argparse.Namespace) -> int:
                         samples.append(cc.Sample(int(time.time() * 1000), open_trades))
                 if elapsed - last_report >= 15:
                     last_report = elapsed
-                    health = _get(venue.base_url + "/_venue/health")
+                    health = venue.call("GET", "/_venue/health", timeout=30)
                     print(
                         f"[{elapsed:5.0f}s] trades {len(_open_trades(workdir / 'trades.sqlite') or ())} open / "
                         f"{entries} entries, close attempts {closes}, faults fired {health.get('faults_fired', '?')}, "
@@ -455,7 +449,7 @@ def run(args: argparse.Namespace) -> int:
             bot.stop()
             if pending:  # the last restart never came up: count its downtime to the end
                 restarts.append(cc.Restart(pending["kind"], pending["killed_ms"], int(time.time() * 1000)))
-            truth = _get(venue.base_url + "/_venue/state")
+            truth = venue.call("GET", "/_venue/state", timeout=30)
         if args.keep:
             (workdir / "truth.json").write_text(json.dumps(truth))
             (workdir / "samples.json").write_text(json.dumps([[s.at_ms, s.open_trades] for s in samples]))

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     results_dir.mkdir(parents=True, exist_ok=True)
     with run_venue(DATADIR) as venue, tempfile.TemporaryDirectory() as tmp:
         print(f"venue: {venue.base_url} (market metadata for freqtrade, loopback only)", flush=True)
-        override = write_override(Path(tmp) / "venue.json", venue.base_url)
+        override = write_override(Path(tmp) / "venue.json", venue)
         command = [
             sys.executable,
             "-m",

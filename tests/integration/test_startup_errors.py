@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def _freqtrade_backtest(tmp_path, venue, datadir, extra) -> subprocess.CompletedProcess:
-    override = write_override(tmp_path / "override.json", venue.base_url, extra)
+    override = write_override(tmp_path / "override.json", venue, extra)
     command = [
         sys.executable,
         "-m",
