@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import ccxt
 import pytest
 
+from robust_plugin.tools.backtest_env import venue_exchange_config
 from robust_plugin.tools.sampledata import generate
 from robust_plugin.venue.process import RunningVenue, run_venue
 
@@ -79,3 +83,29 @@ def client(venue, control):
         client.create_order(position["symbol"], "market", side, position["contracts"], None, {"reduceOnly": True})
     for order in client.fetch_open_orders(BTC):
         client.cancel_order(order["id"], BTC)
+
+
+@contextlib.contextmanager
+def freqtrade_binance(venue: RunningVenue, key: str = API_KEY, secret: str = API_SECRET) -> Iterator:
+    """freqtrade's own Binance exchange object, live futures, with the exchange config every venue run
+    uses (demo, tests, chaos, bench): its ``_api`` (ccxt.binance) and ``_api_async`` (ccxt.pro.binance)
+    are built by freqtrade, its futures ``defaultType`` (``swap``) included."""
+    from freqtrade.enums import RunMode
+    from freqtrade.exchange import Binance
+
+    exchange_config = venue_exchange_config(venue)["exchange"]
+    config = {
+        "dry_run": False,
+        "runmode": RunMode.LIVE,
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "stake_currency": "USDT",
+        "timeframe": "5m",
+        "exchange": {"name": "binance", "key": key, "secret": secret, "pair_whitelist": [BTC], **exchange_config},
+    }
+    exchange = Binance(config, validate=False)
+    try:
+        exchange.reload_markets(True, load_leverage_tiers=False)
+        yield exchange
+    finally:
+        exchange.close()
