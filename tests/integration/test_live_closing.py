@@ -105,6 +105,12 @@ def test_insufficient_margin_is_verified_not_retried_blindly_and_alerted(tmp_pat
     assert all(e["data"]["status"] == "verifying" for e in failed)
     alerts = [e for e in kinds(events, "alert") if e["data"]["subject"] == "close keeps failing"]
     assert len(alerts) == 1 and alerts[0]["data"]["attempts"] == 3
+    # freqtrade's own branch for -2019, as against Binance (ccxt InsufficientFunds -> InsufficientFundsError):
+    # execute_trade_exit logs the refusal and looks for a lost order of the trade; no "Unable to exit trade"
+    flat = " ".join(log.split())  # the console wraps lines
+    assert flat.count("Unable to place order Insufficient funds") == 3
+    assert flat.count("Trying to refind lost order") == 3
+    assert "Unable to exit trade" not in flat
 
 
 def test_repeated_failures_escalate_to_chunks_after_the_configured_count(tmp_path, sample_datadir):
@@ -169,6 +175,9 @@ def test_a_chunk_refused_for_margin_is_verified_and_chunking_goes_on(tmp_path, s
     entry = [o for o in truth["orders"] if not o["reduce_only"] and o["origin"] == "api"][0]
     assert sum(float(o["executed_qty"]) for o in chunk_orders) == pytest.approx(float(entry["executed_qty"]))
     assert len(kinds(events, "close_chunk")) == len(chunk_orders) + 1  # every chunk sent once, the refused one included
+    flat = " ".join(log.split())  # a refused partial exit takes freqtrade's InsufficientFundsError branch too
+    assert flat.count("Unable to place order Insufficient funds") == 1
+    assert "Unable to adjust position" not in flat
 
 
 def test_position_closed_outside_the_bot_is_reconciled_without_an_order(tmp_path, sample_datadir):
