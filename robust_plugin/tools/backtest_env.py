@@ -2,7 +2,7 @@
 
 freqtrade loads markets from the exchange at start-up even for a backtest. Pointed at the venue
 (``robust_plugin.venue``) through ``exchange.ccxt_config``, a Binance futures backtest needs nothing
-from the internet. Used by the demo, the benchmarks and the integration tests.
+from the internet. Used by the demo, the benchmarks, the chaos rehearsal and the integration tests.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from robust_plugin.venue.ccxt_urls import binance_urls
+from robust_plugin.venue.process import RunningVenue
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "config.example.json"
 
 
-def venue_exchange_config(base_url: str) -> dict[str, Any]:
-    """The ``exchange`` overrides that send every ccxt request to the venue at ``base_url``."""
-    urls = {"urls": {"api": binance_urls(base_url)}}
-    return {"exchange": {"ccxt_config": urls, "ccxt_async_config": urls}}
+def venue_exchange_config(venue: RunningVenue) -> dict[str, Any]:
+    """The ``exchange`` overrides that send every request of freqtrade's ccxt clients to ``venue``,
+    over HTTPS with Binance's production error tables (``venue/ccxt_config.py``).
+    ``exchange.ccxt_config`` reaches both of freqtrade's clients (sync and async); ``only_from_ccxt``
+    keeps freqtrade's own downloader (``data.binance.vision``) off."""
+    return {"exchange": {"only_from_ccxt": True, "ccxt_config": venue.ccxt_config()}}
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -34,9 +36,9 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def write_override(path: Path, base_url: str, extra: dict[str, Any] | None = None) -> Path:
+def write_override(path: Path, venue: RunningVenue, extra: dict[str, Any] | None = None) -> Path:
     """Write a second config file (for ``--config``) pointing freqtrade at the venue."""
-    override = deep_merge(venue_exchange_config(base_url), extra or {})
+    override = deep_merge(venue_exchange_config(venue), extra or {})
     path.write_text(json.dumps(override, indent=2))
     return path
 

@@ -48,7 +48,7 @@ from robust_plugin.tools.backtest_env import (
     freqtrade_log_config,
     venue_exchange_config,
 )
-from robust_plugin.venue.process import run_venue
+from robust_plugin.venue.process import RunningVenue, run_venue
 
 RESULTS = ROOT / "user_data" / "bench" / "results.json"
 ROUNDS, ROUNDS_QUICK = 13, 2  # backtest: counted alternating rounds, after one warm-up round
@@ -62,7 +62,7 @@ STRATEGIES = ROOT / "user_data" / "strategies"
 
 # -- backtest cost of the mixin --------------------------------------------------------------------
 def _backtest_seconds(
-    base_url: str,
+    venue: RunningVenue,
     datadir: Path,
     strategy: str,
     pairs: list[str],
@@ -75,7 +75,7 @@ def _backtest_seconds(
     from freqtrade.enums import RunMode
     from freqtrade.optimize.backtesting import Backtesting
 
-    config = deep_merge(json.loads(EXAMPLE_CONFIG.read_text()), venue_exchange_config(base_url))
+    config = deep_merge(json.loads(EXAMPLE_CONFIG.read_text()), venue_exchange_config(venue))
     config["exchange"]["pair_whitelist"] = pairs
     config["max_open_trades"] = len(pairs)
     if plugin is not None:
@@ -141,9 +141,7 @@ def bench_backtest(quick: bool, log: Path | None = None) -> dict:
                 order = list(runs) if round_ % 2 == 0 else list(reversed(runs))  # alternate: no order bias
                 for name in order:
                     strategy, plugin = runs[name]
-                    seconds, cpu_seconds, count = _backtest_seconds(
-                        venue.base_url, datadir, strategy, pairs, tmp, plugin, log
-                    )
+                    seconds, cpu_seconds, count = _backtest_seconds(venue, datadir, strategy, pairs, tmp, plugin, log)
                     label = f"round {round_}" if round_ else "warm-up"
                     print(f"  {label:8} {name:14} {seconds:6.2f} s  {count} trades", flush=True)
                     if round_:
@@ -228,8 +226,6 @@ def _our_policy(read, clock, sleep, filled_at: float, loop_s: float = 1.0) -> tu
 def bench_settlement(quick: bool, seed: int = 7) -> dict:
     import ccxt
 
-    from robust_plugin.venue.ccxt_urls import binance_urls
-
     count = 8 if quick else 20
     lags = _lags(count, seed)
     latencies: list[float] = []
@@ -243,14 +239,13 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
         with run_venue(
             datadir, api_key="bench", api_secret="bench", extra_args=["--speed", str(SPEED), "--balance", "1000000"]
         ) as venue:
-            import urllib.request
 
             def client():
                 return ccxt.binanceusdm(
                     {
                         "apiKey": "bench",
                         "secret": "bench",
-                        "urls": {"api": binance_urls(venue.base_url)},
+                        **venue.ccxt_config(),
                         "options": {"fetchCurrencies": False},
                     }
                 )
@@ -266,13 +261,8 @@ def bench_settlement(quick: bool, seed: int = 7) -> dict:
                 time.sleep(venue_seconds / SPEED)
 
             for i, lag in enumerate(lags):
-                body = f'[[faults]]\nkind = "position_lag"\nseconds = {lag}\n'.encode()
-                urllib.request.urlopen(
-                    urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10
-                )
-                urllib.request.urlopen(
-                    urllib.request.Request(venue.base_url + "/_venue/faults", data=body, method="POST"), timeout=10
-                )
+                venue.call("DELETE", "/_venue/faults")
+                venue.call("POST", "/_venue/faults", f'[[faults]]\nkind = "position_lag"\nseconds = {lag}\n')
                 side = "buy" if i % 2 == 0 else "sell"
                 # positionRisk shows the position as of ``lag`` ago: the previous round's position must
                 # be that far in the past, or a lagged view would show it and pass for this fill

@@ -15,7 +15,6 @@ import statistics
 import tempfile
 import time
 import types
-import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -61,21 +60,18 @@ probability = 0.05
 """
 
 
-def _client(base_url: str):
+def _client(venue):
     import ccxt
-
-    from robust_plugin.venue.ccxt_urls import binance_urls, use_futures_error_tables
 
     client = ccxt.binanceusdm(
         {
             "apiKey": "bench",
             "secret": "bench",
-            "urls": {"api": binance_urls(base_url)},
+            **venue.ccxt_config(),  # https with Binance's USD-M error table, as against fapi.binance.com
             "options": {"fetchCurrencies": False},
             "timeout": 5000,
         }
     )
-    use_futures_error_tables(client)
     client.load_markets()
     return client
 
@@ -148,20 +144,15 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
         datadir = Path(tmp_name) / "binance"
         sampledata.generate(datadir, pairs=("BTC/USDT:USDT",), days=5, seed=1)
         with run_venue(datadir, api_key="bench", api_secret="bench", extra_args=["--balance", "1000000"]) as venue:
-            clients = {"ours": _client(venue.base_url), "blind": _client(venue.base_url)}  # the guard wraps only "ours"
+            clients = {"ours": _client(venue), "blind": _client(venue)}  # the guard wraps only "ours"
 
             def faults(body: str | None) -> None:
-                urllib.request.urlopen(
-                    urllib.request.Request(venue.base_url + "/_venue/faults", method="DELETE"), timeout=10
-                )
+                venue.call("DELETE", "/_venue/faults")
                 if body:
-                    urllib.request.urlopen(
-                        urllib.request.Request(venue.base_url + "/_venue/faults", data=body.encode(), method="POST"),
-                        timeout=10,
-                    )
+                    venue.call("POST", "/_venue/faults", body)
 
             def executed_closes(since_order: int) -> int:
-                state = json_get(venue.base_url + "/_venue/state")
+                state = venue.state()
                 return sum(
                     1
                     for o in state["orders"]
@@ -173,7 +164,7 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
                     client = clients[name]
                     faults(None)
                     client.create_order(SYMBOL, "market", "buy", 0.01)
-                    mark = max((o["order_id"] for o in json_get(venue.base_url + "/_venue/state")["orders"]), default=0)
+                    mark = max((o["order_id"] for o in venue.state()["orders"]), default=0)
                     faults(SCHEDULE.format(seed=seed + n))  # the same fault draw for both
                     row = _close_ours(client, n + 1, 0.01, 60) if name == "ours" else _close_blind(client, 0.01, 15)
                     faults(None)
@@ -201,10 +192,3 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
         }
 
     return {"rounds": rounds, "ours": summary(results["ours"]), "blind_retry": summary(results["blind"])}
-
-
-def json_get(url: str) -> dict:
-    import json
-
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())

@@ -29,7 +29,6 @@ import logging
 import statistics
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from robust_plugin.tools import sampledata
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, freqtrade_log_config, venue_exchange_config
-from robust_plugin.venue.process import run_venue
+from robust_plugin.venue.process import RunningVenue, run_venue
 
 KEY, SECRET = "bench-key", "bench-secret"
 STRATEGIES = ROOT / "user_data" / "strategies"
@@ -191,13 +190,12 @@ def count_plugin_requests(api, meter: Meter) -> None:
         setattr(api, name, timed(getattr(api, name)))
 
 
-def _venue_requests(base_url: str) -> list[dict]:
-    with urllib.request.urlopen(base_url + "/_venue/requests", timeout=30) as response:
-        return json.loads(response.read())
+def _venue_requests(venue: RunningVenue) -> list[dict]:
+    return venue.call("GET", "/_venue/requests", timeout=30)
 
 
 def _config(
-    base_url: str, workdir: Path, pairs: list[str], plugin: bool, stoploss_on_exchange: bool, log: Path | None
+    venue: RunningVenue, workdir: Path, pairs: list[str], plugin: bool, stoploss_on_exchange: bool, log: Path | None
 ) -> Path:
     config = {
         "max_open_trades": len(pairs),
@@ -228,11 +226,10 @@ def _config(
     if plugin:
         # reconciliation due every few loops whatever the size: a loop takes some milliseconds per trade
         config["robust_plugin"] = deep_merge(PLUGIN, {"reconcile": {"interval": f"{max(0.1, 0.02 * len(pairs)):g}s"}})
-    config = deep_merge(config, venue_exchange_config(base_url))
+    config = deep_merge(config, venue_exchange_config(venue))
     if log is not None:
         config["log_config"] = freqtrade_log_config(log)
-    for key in ("ccxt_config", "ccxt_async_config"):  # loopback: ccxt's own throttle only adds sleeps
-        config["exchange"][key]["enableRateLimit"] = False
+    config["exchange"]["ccxt_config"]["enableRateLimit"] = False  # loopback: ccxt's own throttle only adds sleeps
     path = workdir / "config.json"
     path.write_text(json.dumps(config, indent=2))
     return path
@@ -244,7 +241,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run_bot(
-    base_url: str,
+    venue: RunningVenue,
     workdir: Path,
     datadir: Path,
     strategy: str,
@@ -262,7 +259,7 @@ def run_bot(
 
     workdir.mkdir(parents=True, exist_ok=True)
     args = {
-        "config": [str(_config(base_url, workdir, pairs, plugin, stoploss_on_exchange, log))],
+        "config": [str(_config(venue, workdir, pairs, plugin, stoploss_on_exchange, log))],
         "user_data_dir": str(workdir),
         "datadir": str(datadir),
         "strategy": strategy,
@@ -283,7 +280,7 @@ def run_bot(
             opened = len(Trade.get_open_trades())
             entry_ms = meter.loop_seconds * 1000 / max(1, opened)
             entry_requests = len(meter.requests)
-            before = len(_venue_requests(base_url))
+            before = len(_venue_requests(venue))
             per_loop, own, copies, waits, wall, plugin_requests, per_hook = [], [], [], [], [], [], Counter()
             for _ in range(loops):
                 meter.reset()
@@ -296,7 +293,7 @@ def run_bot(
                 waits.append(meter.exchange_seconds)
                 plugin_requests.append(list(meter.requests))
                 per_hook.update(meter.seconds_by_hook)
-            log = _venue_requests(base_url)
+            log = _venue_requests(venue)
             still_open = len(Trade.get_open_trades())
         finally:
             bot.cleanup()
@@ -366,7 +363,7 @@ def bench_loop(
             with run_venue(datadir, api_key=KEY, api_secret=SECRET, extra_args=["--balance", "1000000"]) as venue:
                 print(f"  {name}: {strategy}, {len(pairs)} trades, {loops} loops ...", flush=True)
                 runs[name] = run_bot(
-                    venue.base_url, tmp / name, datadir, strategy, pairs, loops, plugin, stoploss_on_exchange, log
+                    venue, tmp / name, datadir, strategy, pairs, loops, plugin, stoploss_on_exchange, log
                 )
     plain, ours = runs["plain"], runs["plugin"]
     endpoints = sorted(set(plain["venue_requests_per_loop"]) | set(ours["venue_requests_per_loop"]))

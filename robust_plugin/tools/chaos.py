@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from robust_plugin.core.kinds import EventKind
 from robust_plugin.tools import chaos_check as cc
 from robust_plugin.tools import sampledata
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
-from robust_plugin.venue.process import run_venue, stop_process
+from robust_plugin.venue.process import RunningVenue, run_venue, stop_process
 
 KEY, SECRET = "chaos-key", "chaos-secret"
 PAIRS = tuple(
@@ -181,11 +180,6 @@ action = "close"
 """
 
 
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def _ms(value: str | None) -> int | None:
     """A datetime column as SQLite stores it (naive UTC) -> epoch ms."""
     if not value:
@@ -254,7 +248,7 @@ def _database(db_path: Path) -> tuple[tuple[cc.Trade, ...], tuple[cc.Order, ...]
 
 
 def _config(
-    base_url: str, workdir: Path, pairs: list[str], capability: str | None, overrides: dict | None = None
+    venue: RunningVenue, workdir: Path, pairs: list[str], capability: str | None, overrides: dict | None = None
 ) -> Path:
     plugin = deep_merge(PLUGIN, BREAKS[capability]) if capability else PLUGIN
     config = {
@@ -278,9 +272,8 @@ def _config(
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
         "robust_plugin": plugin,
     }
-    config = deep_merge(deep_merge(config, venue_exchange_config(base_url)), overrides or {})
-    for client in ("ccxt_config", "ccxt_async_config"):  # loopback: ccxt's 50 ms pacing would make each loop long
-        config["exchange"][client]["rateLimit"] = 10
+    config = deep_merge(deep_merge(config, venue_exchange_config(venue)), overrides or {})
+    config["exchange"]["ccxt_config"]["rateLimit"] = 10  # loopback: ccxt's 50 ms pacing would make each loop long
     path = workdir / "config.json"
     path.write_text(json.dumps(config, indent=2))
     return path
@@ -407,8 +400,9 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
             api_key=KEY,
             api_secret=SECRET,
             extra_args=["--balance", "100000"],
+            tls_dir=workdir / "tls",  # the CA certificate the bot's config names; kept with --keep
         ) as venue:
-            config = _config(venue.base_url, workdir, pairs, args.capability, overrides)
+            config = _config(venue, workdir, pairs, args.capability, overrides)
             bot = Bot(config, workdir, datadir, args.strategy)
             journal, samples, restarts = Journal(workdir / "robust_plugin.sqlite"), [], []
             pending: dict | None = None  # a restart whose bot is not running yet
@@ -456,7 +450,7 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
                         samples.append(cc.Sample(int(time.time() * 1000), open_trades))
                 if elapsed - last_report >= 15:
                     last_report = elapsed
-                    health = _get(venue.base_url + "/_venue/health")
+                    health = venue.call("GET", "/_venue/health", timeout=30)
                     print(
                         f"[{elapsed:5.0f}s] trades {len(_open_trades(workdir / 'trades.sqlite') or ())} open / "
                         f"{entries} entries, close attempts {closes}, faults fired {health.get('faults_fired', '?')}, "
@@ -468,7 +462,7 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
             bot.stop()
             if pending:  # the last restart never came up: count its downtime to the end
                 restarts.append(cc.Restart(pending["kind"], pending["killed_ms"], int(time.time() * 1000)))
-            truth = _get(venue.base_url + "/_venue/state")
+            truth = venue.call("GET", "/_venue/state", timeout=30)
         if args.keep:
             (workdir / "truth.json").write_text(json.dumps(truth))
             (workdir / "samples.json").write_text(json.dumps([[s.at_ms, s.open_trades] for s in samples]))

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     compare = None if args.compare.lower() == "none" else args.compare
     with run_venue(DATADIR) as venue, tempfile.TemporaryDirectory() as tmp:
         print(f"venue: {venue.base_url} (market metadata for freqtrade, loopback only)", flush=True)
-        override = write_override(Path(tmp) / "venue.json", venue.base_url)
+        override = write_override(Path(tmp) / "venue.json", venue)
         plain_dir, plain_log = Path(tmp) / "plain", Path(tmp) / "plain.log"
         plain = None
         if compare:

@@ -1,20 +1,25 @@
 """``python -m robust_plugin.venue --host 127.0.0.1 --port PORT --data DIR [--scenario FILE] [--seed N]
-[--api-key KEY --api-secret SECRET]``: run the venue until SIGTERM.
+[--api-key KEY --api-secret SECRET] [--tls-dir DIR]``: run the venue until SIGTERM.
 
-Keys may also come from the environment (``VENUE_API_KEY``, ``VENUE_API_SECRET``) so they stay out of
-the process list. Without keys the signed endpoints refuse every request, as Binance refuses an
-unknown key.
+It serves HTTPS on loopback with a CA made at start (``tls.py``); the CA's certificate is written to
+``--tls-dir`` (default: a temporary directory removed at exit) and its path printed before the
+listening line. Keys may also come from the environment (``VENUE_API_KEY``, ``VENUE_API_SECRET``) so
+they stay out of the process list. Without keys the signed endpoints refuse every request, as Binance
+refuses an unknown key.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
+import ssl
 import sys
+import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,25 +29,28 @@ from aiohttp import web
 from robust_plugin.venue.auth import Credentials
 from robust_plugin.venue.faults import ScenarioError, parse_scenario
 from robust_plugin.venue.server import build_app
+from robust_plugin.venue.tls import server_context
 from robust_plugin.venue.venue import Venue
 
 READY_LINE = "venue listening on"
+CA_LINE = "venue CA certificate:"
 
 
-async def serve(app: web.Application, host: str, port: int) -> None:
+async def serve(app: web.Application, host: str, port: int, context: ssl.SSLContext) -> None:
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    site = web.SockSite(runner, sock)
+    site = web.SockSite(runner, sock, ssl_context=context)
     await site.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):  # before announcing readiness: a stop may follow at once
         loop.add_signal_handler(signum, stop.set)
     bound_port = sock.getsockname()[1]
-    print(f"{READY_LINE} http://{host}:{bound_port}", flush=True)
+    authority = f"[{host}]" if ":" in host else host
+    print(f"{READY_LINE} https://{authority}:{bound_port}", flush=True)
     await stop.wait()
     await runner.cleanup()
     print("venue stopped", flush=True)
@@ -74,7 +82,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m robust_plugin.venue", description="A local Binance USD-M futures venue."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", choices=("127.0.0.1", "::1"), help="loopback address to bind (default 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port, printed at start)")
     parser.add_argument("--data", required=True, type=Path, help="freqtrade data directory (with futures/*.feather)")
     parser.add_argument("--scenario", type=Path, help="TOML file of scripted faults")
@@ -84,6 +94,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--speed", type=float, default=1.0, help="replay speed vs the wall clock (default 1)")
     parser.add_argument("--start", type=_start_ms, help="data time the replay starts from (default: 1000 candles in)")
     parser.add_argument("--balance", type=_balance, help="USDT wallet balance (default 10000)")
+    parser.add_argument("--tls-dir", type=Path, help="where to write the CA certificate ca.pem (default: a temp dir)")
     args = parser.parse_args(argv)
     if bool(args.api_key) != bool(args.api_secret):
         parser.error("--api-key and --api-secret go together")
@@ -108,11 +119,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not credentials:
         print("venue: no API key configured; signed endpoints will refuse every request", file=sys.stderr)
-    try:
-        asyncio.run(serve(build_app(venue), args.host, args.port))
-    except OSError as error:
-        print(f"venue: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 2
+    with contextlib.ExitStack() as stack:
+        tls_dir = args.tls_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="venue-tls-")))
+        try:
+            context, ca_file = server_context(tls_dir)
+        except (OSError, RuntimeError) as error:
+            print(f"venue: cannot start: {error}", file=sys.stderr)
+            return 2
+        print(f"{CA_LINE} {ca_file}", flush=True)
+        try:
+            asyncio.run(serve(build_app(venue), args.host, args.port, context))
+        except OSError as error:
+            print(f"venue: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from robust_plugin.venue.tls import CA_FILE, client_context
 
 READY_LINE = "venue listening on"
 
@@ -34,10 +42,40 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: flo
 
 @dataclass
 class RunningVenue:
-    base_url: str
+    base_url: str  # https://127.0.0.1:PORT
     port: int
     proc: subprocess.Popen
+    ca_file: Path  # the certificate of the CA this venue's HTTPS certificate comes from
     output: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def ssl_context(self) -> ssl.SSLContext:
+        """For HTTP clients other than ccxt (ccxt takes ``ccxt_config``): trusts this venue only."""
+        return client_context(self.ca_file)
+
+    def ccxt_config(self) -> dict[str, Any]:
+        """ccxt constructor options that send every Binance request to this venue (see ``ccxt_config``)."""
+        from robust_plugin.venue.ccxt_config import venue_ccxt_config
+
+        return venue_ccxt_config(self.port, self.ca_file)
+
+    def call(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
+        """A request to the venue's own endpoints (``/_venue/...``); ``body`` a dict (JSON) or a str
+        (TOML); the JSON answer. Raises ``urllib.error.HTTPError`` on a refusal."""
+        data, content_type = None, "application/json"
+        if isinstance(body, str):
+            data, content_type = body.encode(), "application/toml"
+        elif body is not None:
+            data = json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"Content-Type": content_type}
+        )
+        with urllib.request.urlopen(request, timeout=timeout, context=self.ssl_context) as response:
+            return json.loads(response.read())
+
+    def state(self) -> dict:
+        """The ground truth: ``GET /_venue/state``."""
+        return self.call("GET", "/_venue/state")
 
 
 def _command(
@@ -48,6 +86,7 @@ def _command(
     seed: int | None,
     api_key: str | None,
     api_secret: str | None,
+    tls_dir: Path,
     extra_args: list[str],
 ) -> list[str]:
     command = [
@@ -60,6 +99,8 @@ def _command(
         str(port),
         "--data",
         str(data_dir),
+        "--tls-dir",
+        str(tls_dir),
     ]
     if scenario is not None:
         command += ["--scenario", str(scenario)]
@@ -79,9 +120,23 @@ def run_venue(
     api_secret: str | None = None,
     extra_args: list[str] | None = None,
     start_timeout: float = 60.0,
+    tls_dir: Path | None = None,
 ) -> Iterator[RunningVenue]:
-    """Start ``python -m robust_plugin.venue``, wait until it listens, stop it with SIGTERM on exit."""
-    command = _command(Path(data_dir), host, port, scenario, seed, api_key, api_secret, extra_args or [])
+    """Start ``python -m robust_plugin.venue``, wait until it listens, stop it with SIGTERM on exit.
+
+    The venue's CA certificate goes to ``tls_dir`` (default: a temporary directory removed afterwards).
+    The child inherits this process's environment, ``PYTHONPATH`` included.
+    """
+    with contextlib.ExitStack() as stack:
+        if tls_dir is None:
+            tls_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="venue-tls-")))
+        command = _command(Path(data_dir), host, port, scenario, seed, api_key, api_secret, tls_dir, extra_args or [])
+        yield from _run(command, api_key, api_secret, Path(tls_dir) / CA_FILE, start_timeout)
+
+
+def _run(
+    command: list[str], api_key: str | None, api_secret: str | None, ca_file: Path, start_timeout: float
+) -> Iterator[RunningVenue]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if api_key is not None:  # through the environment: keys stay out of the process list
         env.update(VENUE_API_KEY=api_key, VENUE_API_SECRET=api_secret or "")
@@ -108,7 +163,9 @@ def run_venue(
         proc.wait()
         raise VenueStartError("venue did not start:\n" + "\n".join(output[-20:]))
     base_url = listening[0].split(READY_LINE, 1)[1].strip()
-    venue = RunningVenue(base_url=base_url, port=int(base_url.rsplit(":", 1)[1]), proc=proc, output=output)
+    venue = RunningVenue(
+        base_url=base_url, port=int(base_url.rsplit(":", 1)[1]), proc=proc, ca_file=ca_file, output=output
+    )
     try:
         yield venue
     finally:

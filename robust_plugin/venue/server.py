@@ -117,19 +117,12 @@ async def binance_errors(request: web.Request, handler):
     """Unknown paths and unexpected failures answer in Binance's error shape, and the venue keeps serving."""
     try:
         return await handler(request)
-    except web.HTTPNotFound:
-        request.app[VENUE].requests.append(
-            {
-                "time": request.app[VENUE].now_ms(),
-                "method": request.method,
-                "path": request.path,
-                "endpoint": None,
-                "status": 404,
-            }
-        )
-        return web.json_response({"code": -1000, "msg": f"Unknown path {request.path}"}, status=404, dumps=compact)
-    except web.HTTPMethodNotAllowed:
-        return web.json_response({"code": -1000, "msg": f"Method not allowed for {request.path}"}, status=405)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as refusal:
+        venue = request.app[VENUE]
+        entry = {"time": venue.now_ms(), "method": request.method, "path": request.path, "endpoint": None}
+        venue.requests.append({**entry, "status": refusal.status, "code": -1000})
+        msg = f"Unknown path {request.path}" if refusal.status == 404 else f"Method not allowed for {request.path}"
+        return web.json_response({"code": -1000, "msg": msg}, status=refusal.status, dumps=compact)
     except web.HTTPException:
         raise
     except Exception as error:

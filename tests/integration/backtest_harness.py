@@ -11,13 +11,14 @@ from freqtrade.enums import RunMode
 from freqtrade.optimize.backtesting import Backtesting
 
 from robust_plugin.tools.backtest_env import EXAMPLE_CONFIG, ROOT, deep_merge, venue_exchange_config
+from robust_plugin.venue.process import RunningVenue
 
 STRATEGIES = ROOT / "user_data" / "strategies"
 
 
 def backtest_config(
     tmp: Path,
-    base_url: str,
+    venue: RunningVenue,
     datadir: Path,
     *,
     strategy: str,
@@ -33,7 +34,7 @@ def backtest_config(
         base.pop("robust_plugin")
     else:
         base["robust_plugin"] = plugin
-    config = deep_merge(base, venue_exchange_config(base_url))
+    config = deep_merge(base, venue_exchange_config(venue))
     if pairs:
         config["exchange"]["pair_whitelist"] = pairs
     config = deep_merge(config, extra or {})

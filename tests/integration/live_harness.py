@@ -8,18 +8,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
-from robust_plugin.venue.process import stop_process
+from robust_plugin.venue.process import RunningVenue, stop_process
 
 STRATEGIES = Path(__file__).parent / "strategies"
 
 
 def live_config(
-    base_url: str, workdir: Path, key: str, secret: str, pairs: list[str], extra: dict | None = None
+    venue: RunningVenue, workdir: Path, key: str, secret: str, pairs: list[str], extra: dict | None = None
 ) -> Path:
     config = {
         "max_open_trades": 1,
@@ -40,15 +39,14 @@ def live_config(
         "bot_name": "rehearsal",
         "telegram": {"enabled": False, "token": "", "chat_id": ""},
     }
-    config = deep_merge(deep_merge(config, venue_exchange_config(base_url)), extra or {})
+    config = deep_merge(deep_merge(config, venue_exchange_config(venue)), extra or {})
     path = workdir / "config.json"
     path.write_text(json.dumps(config, indent=2))
     return path
 
 
-def venue_state(base_url: str) -> dict:
-    with urllib.request.urlopen(base_url + "/_venue/state", timeout=10) as response:
-        return json.loads(response.read())
+def venue_state(venue: RunningVenue) -> dict:
+    return venue.state()
 
 
 def _command(config: Path, workdir: Path, datadir: Path, strategy: str) -> list[str]:

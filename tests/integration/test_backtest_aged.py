@@ -19,7 +19,7 @@ from robust_plugin.core.aging import AgedPolicy, PositionCosts, Side, stage_at, 
 from robust_plugin.core.config import parse_plugin_config
 from tests.integration.backtest_harness import backtest_config, backtest_results, run_backtest
 
-pytest.importorskip("robust_plugin.venue.ccxt_urls")
+pytest.importorskip("robust_plugin.venue.ccxt_config")
 pytestmark = pytest.mark.integration
 
 CANDLE = timedelta(minutes=5)
@@ -87,7 +87,7 @@ AGED = {
 def test_aged_exits_happen_at_the_right_ages_reasons_and_prices(tmp_path, sample_venue, sample_datadir):
     config = backtest_config(
         tmp_path,
-        sample_venue.base_url,
+        sample_venue,
         sample_datadir,
         strategy="SampleAgedStrategy",
         plugin={"aged": AGED},
@@ -112,7 +112,7 @@ def test_aged_limit_exits_never_rest_so_freqtrades_exit_timeout_changes_nothing(
         extra = {"unfilledtimeout": {"entry": 10, "exit": exit_timeout, "unit": "minutes"}}
         config = backtest_config(
             tmp_path,
-            sample_venue.base_url,
+            sample_venue,
             sample_datadir,
             strategy="SampleAgedStrategy",
             plugin={"aged": AGED},
@@ -134,10 +134,10 @@ def test_aged_limit_exits_never_rest_so_freqtrades_exit_timeout_changes_nothing(
 def test_without_the_section_the_strategy_trades_exactly_as_without_the_mixin(tmp_path, sample_venue, sample_datadir):
     common = dict(plugin=None, pairs=SAMPLE_PAIRS, timerange="20260815-")
     with_mixin = run_backtest(
-        backtest_config(tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", **common)
+        backtest_config(tmp_path, sample_venue, sample_datadir, strategy="SampleAgedStrategy", **common)
     )
     plain = run_backtest(
-        backtest_config(tmp_path, sample_venue.base_url, sample_datadir, strategy="SamplePlainStrategy", **common)
+        backtest_config(tmp_path, sample_venue, sample_datadir, strategy="SamplePlainStrategy", **common)
     )
     keys = ("pair", "open_date", "close_date", "open_rate", "close_rate", "exit_reason", "amount")
     assert len(plain) > 0
@@ -176,7 +176,7 @@ def test_without_the_section_the_strategy_trades_exactly_as_without_the_mixin(tm
 def test_real_binance_candles(tmp_path, real_venue, real_datadir, aged):
     config = backtest_config(
         tmp_path,
-        real_venue.base_url,
+        real_venue,
         real_datadir,
         strategy="SampleAgedStrategy",
         plugin={"aged": aged},
@@ -198,16 +198,14 @@ def test_an_environment_variable_adjusts_the_section_but_never_turns_the_plugin_
     monkeypatch.setenv("FREQTRADE__ROBUST_PLUGIN__AGED__GRACE_PERIOD", "1h")
     common = dict(pairs=SAMPLE_PAIRS, timerange="20260815-")
     without = backtest_config(
-        tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", plugin=None, **common
+        tmp_path, sample_venue, sample_datadir, strategy="SampleAgedStrategy", plugin=None, **common
     )
     assert without["robust_plugin"] == {"aged": {"max_age": "2h", "grace_period": "1h"}}  # freqtrade merged it
     trades = run_backtest(without)
     assert trades and not [t for t in trades if t["exit_reason"].startswith("aged_")]
 
     with_section = run_backtest(
-        backtest_config(
-            tmp_path, sample_venue.base_url, sample_datadir, strategy="SampleAgedStrategy", plugin={}, **common
-        )
+        backtest_config(tmp_path, sample_venue, sample_datadir, strategy="SampleAgedStrategy", plugin={}, **common)
     )
     policy = parse_plugin_config({"aged": {"max_age": "2h", "grace_period": "1h"}}).aged.policy()
     assert check_aged_trades(with_section, policy, sample_datadir) > 0

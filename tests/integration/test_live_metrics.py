@@ -65,7 +65,7 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
     scrapes: list[dict] = []
     opened = []
     with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=tmp_path / "scenario.toml") as venue:
-        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
 
         def seen(name: str, **labels: str) -> bool:
             return any(v > 0 for s in scrapes for v in values(s, name, **labels))
@@ -74,9 +74,11 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
             samples = scrape(port)
             scrapes.append(samples)
             if samples and not opened:  # a position no trade covers: an orphan for reconciliation
-                body = b'{"action": "open", "symbol": "ETHUSDT", "side": "SELL", "quantity": "0.05"}'
-                request = urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST")
-                urllib.request.urlopen(request, timeout=10)
+                venue.call(
+                    "POST",
+                    "/_venue/external",
+                    {"action": "open", "symbol": "ETHUSDT", "side": "SELL", "quantity": "0.05"},
+                )
                 opened.append(True)
             return (
                 all_trades_closed(tmp_path)
@@ -123,7 +125,7 @@ def test_a_metrics_port_in_use_is_one_error_naming_the_key_and_the_bot_keeps_tra
         plugin = {"aged": {"enabled": False}, "metrics": {"enabled": True, "port": port}}
         extra = {"robust_plugin": plugin, "rehearsal_hold_seconds": 3}
         with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=tmp_path / "scenario.toml") as venue:
-            config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+            config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
             log = run_trade(
                 config,
                 tmp_path,

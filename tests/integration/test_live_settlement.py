@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.request
-
 import pytest
 
 from robust_plugin.venue.process import run_venue
@@ -25,17 +23,17 @@ def run_settle(tmp_path, datadir, scenario: str, plugin: dict, hold: float, unti
     path.write_text(scenario)
     extra = {"robust_plugin": {"aged": {"enabled": False}, **plugin}, "rehearsal_hold_seconds": hold}
     with run_venue(datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
-        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
 
         def finished() -> bool:
             if during is not None:
                 during(venue)
             if until is not None:
                 return until(tmp_path, venue)
-            return all_trades_closed(tmp_path) and not venue_state(venue.base_url)["positions"] and settled(tmp_path)
+            return all_trades_closed(tmp_path) and not venue_state(venue)["positions"] and settled(tmp_path)
 
         log = run_trade(config, tmp_path, datadir, "RobustRehearsalStrategy", until=finished, timeout=timeout)
-        truth = venue_state(venue.base_url)
+        truth = venue_state(venue)
     return truth, freqtrade_db(tmp_path), plugin_events(tmp_path), log
 
 
@@ -104,9 +102,8 @@ def test_a_position_opened_outside_the_bot_is_reported_as_orphan_and_left_alone(
 
     def open_outside(venue):
         if not opened:
-            body = b'{"action": "open", "symbol": "ETHUSDT", "side": "SELL", "quantity": "0.05"}'
-            urllib.request.urlopen(
-                urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10
+            venue.call(
+                "POST", "/_venue/external", {"action": "open", "symbol": "ETHUSDT", "side": "SELL", "quantity": "0.05"}
             )
             opened.append(True)
 
@@ -142,7 +139,7 @@ def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restar
     path.write_text('[[faults]]\nkind = "position_lag"\nseconds = 15\n')
     extra = {"robust_plugin": {"aged": {"enabled": False}}, "rehearsal_hold_seconds": 600}
     with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
-        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
         command = [
             sys.executable,
             "-m",
@@ -198,12 +195,9 @@ def test_an_open_trade_whose_position_was_closed_outside_is_reported_as_ghost(tm
     closed = []
 
     def close_outside(venue):
-        state = venue_state(venue.base_url)
+        state = venue_state(venue)
         if not closed and state["positions"] and state["algo_orders"]:  # freqtrade's stop is open: it will not notice
-            body = b'{"action": "close", "symbol": "BTCUSDT"}'
-            urllib.request.urlopen(
-                urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST"), timeout=10
-            )
+            venue.call("POST", "/_venue/external", {"action": "close", "symbol": "BTCUSDT"})
             closed.append(True)
 
     def ghost_reported(workdir, venue) -> bool:

@@ -7,8 +7,6 @@ lost response is resolved with the bot's own order, never the other's.
 
 from __future__ import annotations
 
-import urllib.request
-
 import pytest
 
 from robust_plugin.venue.process import run_venue
@@ -37,21 +35,19 @@ def test_two_bots_and_a_hand_opened_position_share_an_account(tmp_path, sample_d
     (tmp_path / "scenario.toml").write_text(SCENARIO)
     workdirs = {name: tmp_path / name for name in BOTS}
     with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=tmp_path / "scenario.toml") as venue:
-        body = f'{{"action": "open", "symbol": "{MANUAL}", "side": "BUY", "quantity": "2"}}'.encode()
-        request = urllib.request.Request(venue.base_url + "/_venue/external", data=body, method="POST")
-        urllib.request.urlopen(request, timeout=10)
+        venue.call("POST", "/_venue/external", {"action": "open", "symbol": MANUAL, "side": "BUY", "quantity": "2"})
         bots = []
         for name, pair in BOTS.items():
             workdirs[name].mkdir()
             extra = {"robust_plugin": PLUGIN, "bot_name": name, "position_adjustment_enable": True, "stake_amount": 200}
-            bots.append((live_config(venue.base_url, workdirs[name], KEY, SECRET, [pair], extra), workdirs[name]))
+            bots.append((live_config(venue, workdirs[name], KEY, SECRET, [pair], extra), workdirs[name]))
 
         def finished() -> bool:
-            positions = venue_state(venue.base_url)["positions"]
+            positions = venue_state(venue)["positions"]
             return all(all_trades_closed(w) for w in workdirs.values()) and [p["symbol"] for p in positions] == [MANUAL]
 
         logs = run_trades(bots, sample_datadir, "RobustRehearsalStrategy", until=finished, timeout=150)
-        truth = venue_state(venue.base_url)
+        truth = venue_state(venue)
     events = {name: plugin_events(w) for name, w in workdirs.items()}
     for name, workdir in workdirs.items():
         assert [t["is_open"] for t in freqtrade_db(workdir)["trades"]] == [0], logs[list(BOTS).index(name)][-3000:]

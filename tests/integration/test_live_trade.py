@@ -14,14 +14,14 @@ KEY, SECRET = "live-key", "live-secret"
 
 def test_live_futures_trade_round_trip_matches_the_ground_truth(tmp_path, sample_datadir):
     with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET) as venue:
-        config = live_config(venue.base_url, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"])
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"])
 
         def closed() -> bool:
-            state = venue_state(venue.base_url)
+            state = venue_state(venue)
             return len(state["fills"]) >= 2 and not state["positions"]
 
         log = run_trade(config, tmp_path, sample_datadir, "RehearsalStrategy", until=closed)
-        truth = venue_state(venue.base_url)
+        truth = venue_state(venue)
     assert closed_ok(truth), log[-3000:]
     db = freqtrade_db(tmp_path)
     [trade] = db["trades"]

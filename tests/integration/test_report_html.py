@@ -129,7 +129,7 @@ def report(*args: str) -> subprocess.CompletedProcess:
 def backtest_result(tmp_path_factory, sample_venue, sample_datadir) -> Path:
     """A real ``freqtrade backtesting --export trades`` of the sample strategy, as the demo runs it."""
     tmp = tmp_path_factory.mktemp("report")
-    override = write_override(tmp / "venue.json", sample_venue.base_url, {"robust_plugin": {"aged": AGED}})
+    override = write_override(tmp / "venue.json", sample_venue, {"robust_plugin": {"aged": AGED}})
     results = tmp / "backtest_results"
     results.mkdir()
     (tmp / "user_data").mkdir()

@@ -109,7 +109,7 @@ def live_run(tmp_path_factory, sample_datadir):
         return False
 
     with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario) as venue:
-        config = live_config(venue.base_url, workdir, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+        config = live_config(venue, workdir, KEY, SECRET, ["BTC/USDT:USDT"], extra)
         log = run_trade(config, workdir, sample_datadir, "RobustRehearsalStrategy", until=watch, timeout=180)
     if not (workdir / "trades.sqlite").exists():
         pytest.fail(f"freqtrade did not start:\n{log[-3000:]}")

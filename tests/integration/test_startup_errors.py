@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def _freqtrade_backtest(tmp_path, venue, datadir, extra) -> subprocess.CompletedProcess:
-    override = write_override(tmp_path / "override.json", venue.base_url, extra)
+    override = write_override(tmp_path / "override.json", venue, extra)
     command = [
         sys.executable,
         "-m",
@@ -97,7 +97,7 @@ def test_a_store_at_freqtrades_database_is_refused_in_backtesting_too(tmp_path, 
 
 def _freqtrade_dry_run(tmp_path, venue, datadir, extra) -> subprocess.CompletedProcess:
     """``freqtrade trade`` in dry-run; these configs stop it at start-up."""
-    override = write_override(tmp_path / "override.json", venue.base_url, extra)
+    override = write_override(tmp_path / "override.json", venue, extra)
     command = [
         sys.executable,
         "-m",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
+import contextlib
+from collections.abc import Iterator
 
 import ccxt
 import pytest
 
+from robust_plugin.tools.backtest_env import venue_exchange_config
 from robust_plugin.tools.sampledata import generate
-from robust_plugin.venue.ccxt_urls import binance_urls, use_futures_error_tables
-from robust_plugin.venue.process import run_venue
+from robust_plugin.venue.process import RunningVenue, run_venue
 
 API_KEY, API_SECRET = "venue-test-key", "venue-test-secret"
 BTC = "BTC/USDT:USDT"
@@ -32,64 +32,80 @@ def venue(venue_datadir):
 class Control:
     """The venue's own endpoints: faults, outside changes, prices, ground truth."""
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-
-    def _call(self, method: str, path: str, body: str | None = None, content_type: str = "application/json"):
-        request = urllib.request.Request(
-            self.base_url + path,
-            method=method,
-            data=body.encode() if body is not None else None,
-            headers={"Content-Type": content_type},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
+    def __init__(self, venue: RunningVenue):
+        self.venue = venue
 
     def faults(self, toml: str):
-        return self._call("POST", "/_venue/faults", toml, "application/toml")
+        return self.venue.call("POST", "/_venue/faults", toml)
 
     def clear_faults(self):
-        return self._call("DELETE", "/_venue/faults")
+        return self.venue.call("DELETE", "/_venue/faults")
 
     def state(self) -> dict:
-        return self._call("GET", "/_venue/state")
+        return self.venue.state()
+
+    def requests(self) -> list[dict]:
+        return self.venue.call("GET", "/_venue/requests")
 
     def external(self, **body):
-        return self._call("POST", "/_venue/external", json.dumps(body))
+        return self.venue.call("POST", "/_venue/external", body)
 
     def price(self, symbol: str, price: float | None):
-        return self._call("POST", "/_venue/price", json.dumps({"symbol": symbol, "price": price}))
+        return self.venue.call("POST", "/_venue/price", {"symbol": symbol, "price": price})
+
+    def halt(self, symbol: str, halted: bool = True):
+        return self.venue.call("POST", "/_venue/halt", {"symbol": symbol, "halted": halted})
 
 
 @pytest.fixture
 def control(venue):
-    control = Control(venue.base_url)
+    control = Control(venue)
     control.clear_faults()
     yield control
     control.clear_faults()
 
 
-def make_client(base_url: str, key: str = API_KEY, secret: str = API_SECRET, **extra) -> ccxt.binanceusdm:
+def make_client(venue: RunningVenue, key: str = API_KEY, secret: str = API_SECRET, **extra) -> ccxt.binanceusdm:
+    """A ccxt USD-M client on the venue, over HTTPS with the exception table it uses against Binance."""
     client = ccxt.binanceusdm(
-        {
-            "apiKey": key,
-            "secret": secret,
-            "urls": {"api": binance_urls(base_url)},
-            "options": {"fetchCurrencies": False},
-            **extra,
-        }
+        {"apiKey": key, "secret": secret, **venue.ccxt_config(), "options": {"fetchCurrencies": False}, **extra}
     )
-    use_futures_error_tables(client)
     client.load_markets()
     return client
 
 
 @pytest.fixture
 def client(venue, control):
-    client = make_client(venue.base_url)
+    client = make_client(venue)
     yield client
     for position in client.fetch_positions():  # leave the account flat for the next test
         side = "sell" if position["side"] == "long" else "buy"
         client.create_order(position["symbol"], "market", side, position["contracts"], None, {"reduceOnly": True})
     for order in client.fetch_open_orders(BTC):
         client.cancel_order(order["id"], BTC)
+
+
+@contextlib.contextmanager
+def freqtrade_binance(venue: RunningVenue, key: str = API_KEY, secret: str = API_SECRET) -> Iterator:
+    """freqtrade's own Binance exchange object, live futures, with the exchange config every venue run
+    uses (demo, tests, chaos, bench): its ``_api`` (ccxt.binance) and ``_api_async`` (ccxt.pro.binance)
+    are built by freqtrade, its futures ``defaultType`` (``swap``) included."""
+    from freqtrade.enums import RunMode
+    from freqtrade.exchange import Binance
+
+    exchange_config = venue_exchange_config(venue)["exchange"]
+    config = {
+        "dry_run": False,
+        "runmode": RunMode.LIVE,
+        "trading_mode": "futures",
+        "margin_mode": "isolated",
+        "stake_currency": "USDT",
+        "timeframe": "5m",
+        "exchange": {"name": "binance", "key": key, "secret": secret, "pair_whitelist": [BTC], **exchange_config},
+    }
+    exchange = Binance(config, validate=False)
+    try:
+        exchange.reload_markets(True, load_leverage_tiers=False)
+        yield exchange
+    finally:
+        exchange.close()

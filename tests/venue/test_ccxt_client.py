@@ -88,9 +88,9 @@ def test_client_order_ids_are_unique(client):
 
 def test_wrong_key_or_signature_is_refused_and_the_venue_keeps_serving(venue, client):
     with pytest.raises(ccxt.AuthenticationError, match="-2015"):
-        make_client(venue.base_url, key="somebody-else").fetch_balance()
+        make_client(venue, key="somebody-else").fetch_balance()
     with pytest.raises(ccxt.AuthenticationError, match="-1022"):
-        make_client(venue.base_url, secret="wrong-secret").fetch_balance()
+        make_client(venue, secret="wrong-secret").fetch_balance()
     with pytest.raises(ccxt.BadRequest, match="-1102"):
         client.fapiPrivatePostOrder({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET"})
     with pytest.raises(ccxt.BadSymbol, match="-1121"):

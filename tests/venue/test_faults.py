@@ -59,7 +59,7 @@ def test_server_error_502_is_exchange_not_available(client, control):
 
 
 def test_latency_beyond_the_client_timeout_is_a_request_timeout(venue, control):
-    slow = make_client(venue.base_url, timeout=500)
+    slow = make_client(venue, timeout=500)
     control.faults('[[faults]]\nkind = "latency"\nseconds = 2\nendpoint = "ticker"\noccurrences = [1]\n')
     with pytest.raises(ccxt.RequestTimeout):
         slow.fetch_ticker(BTC)
@@ -143,7 +143,7 @@ def test_probability_faults_replay_identically_for_a_seed(venue, control):
     for _ in range(2):
         control.clear_faults()
         control.faults('seed = 5\n[[faults]]\nkind = "server_error"\nendpoint = "time"\nprobability = 0.5\n')
-        client = make_client(venue.base_url)
+        client = make_client(venue)
         run = []
         for _ in range(12):
             try:

@@ -13,7 +13,6 @@ import ccxt
 import pytest
 
 from robust_plugin.tools.sampledata import generate
-from robust_plugin.venue.ccxt_urls import binance_urls
 from robust_plugin.venue.process import VenueStartError, run_venue
 
 
@@ -26,7 +25,7 @@ def datadir(tmp_path_factory):
 
 def test_ccxt_loads_usdm_perpetuals_with_binance_filters(datadir):
     with run_venue(datadir) as venue:
-        exchange = ccxt.binanceusdm({"urls": {"api": binance_urls(venue.base_url)}})
+        exchange = ccxt.binanceusdm(venue.ccxt_config())
         markets = exchange.load_markets()
     assert {"BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"} <= set(markets)
     btc = markets["BTC/USDT:USDT"]
@@ -39,10 +38,10 @@ def test_ccxt_loads_usdm_perpetuals_with_binance_filters(datadir):
 def test_unknown_paths_get_binance_error_json_and_the_venue_keeps_serving(datadir):
     with run_venue(datadir) as venue:
         with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(venue.base_url + "/fapi/v1/noSuchEndpoint", timeout=10)
+            venue.call("GET", "/fapi/v1/noSuchEndpoint")
         assert refused.value.code == 404
         assert json.loads(refused.value.read())["code"] == -1000
-        exchange = ccxt.binanceusdm({"urls": {"api": binance_urls(venue.base_url)}})
+        exchange = ccxt.binanceusdm(venue.ccxt_config())
         assert "BTC/USDT:USDT" in exchange.load_markets()
 
 
@@ -67,10 +66,15 @@ def test_an_empty_data_directory_is_refused_with_a_message(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_binance_urls_keep_each_api_path():
-    urls = binance_urls("http://127.0.0.1:9")
-    assert urls["fapiPublic"] == "http://127.0.0.1:9/fapi/v1"
-    assert urls["public"] == "http://127.0.0.1:9/api/v3"
-    assert all(url.startswith("http://127.0.0.1:9/") for url in urls.values())
-    with pytest.raises(ValueError, match="http"):
-        binance_urls("127.0.0.1:9")
+def test_the_venue_speaks_only_tls_and_only_clients_given_its_ca_trust_it(datadir):
+    with run_venue(datadir) as venue:
+        assert venue.base_url.startswith("https://127.0.0.1:")
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):  # the system's CAs do not
+            urllib.request.urlopen(venue.base_url + "/fapi/v1/time", timeout=10)
+        with pytest.raises(ccxt.NetworkError) as refused:  # nor ccxt's own (certifi)
+            ccxt.binanceusdm({**venue.ccxt_config(), "validateServerSsl": True}).fetch_time()
+        assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value.__cause__)
+        plain = venue.base_url.replace("https://", "http://")
+        with pytest.raises((urllib.error.URLError, ConnectionError)):  # no plain HTTP on the port
+            urllib.request.urlopen(plain + "/fapi/v1/time", timeout=10).read()
+        assert ccxt.binanceusdm(venue.ccxt_config()).fetch_time() > 0

@@ -99,7 +99,7 @@ def test_a_scenario_file_drives_the_venue_started_from_the_command_line(tmp_path
     path = tmp_path / "scenario.toml"
     path.write_text(GOOD)
     with run_venue(venue_datadir, scenario=path, api_key=API_KEY, api_secret=API_SECRET) as venue:
-        client = make_client(venue.base_url)
+        client = make_client(venue)
         assert client.fetch_balance()["USDT"]["total"] == 2500
         assert client.market(BTC)["limits"]["market"]["max"] == 0.05
         client.create_order(BTC, "market", "buy", 0.02)
