@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from robust_plugin.core.kinds import EventKind
 from robust_plugin.tools import chaos_check as cc
 from robust_plugin.tools import sampledata
-from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
-from robust_plugin.venue.process import RunningVenue, run_venue, stop_process
+from robust_plugin.tools.backtest_env import deep_merge, venue_exchange_config
+from robust_plugin.tools.chaos_bot import Bot, Journal, database, open_trades
+from robust_plugin.tools.chaos_scenario import ORPHAN_PAIR, write_scenario
+from robust_plugin.venue.process import RunningVenue, run_venue
 
 KEY, SECRET = "chaos-key", "chaos-secret"
 PAIRS = tuple(
@@ -60,9 +58,7 @@ PAIRS = tuple(
     )
 )
 DEFAULT_PAIRS = 20
-ORPHAN_PAIR, ORPHAN_QTY = "XRP/USDT:USDT", "300"  # never traded by the bot; about 165 USDT
 SAMPLE_EVERY_S = 2.0
-READY_LINE = "Bot heartbeat"  # freqtrade's worker logs it after the first loop of a (re)started bot
 
 # capability -> the plugin's own config keys that turn it off
 BREAKS = {
@@ -88,163 +84,6 @@ PLUGIN = {
     # the orphan is on a pair the bot never trades: holding every entry would end the rehearsal's trading
     "entry_guard": {"scope": "pair"},
 }
-
-SCENARIO = """seed = {seed}
-
-[[faults]]
-kind = "disconnect"
-endpoint = "order.new"
-probability = 0.05
-
-[[faults]]
-kind = "lost_response"
-endpoint = "order.new"
-probability = 0.05
-
-[[faults]]
-kind = "rate_limit"
-endpoint = "*"
-retry_after = 1
-probability = 0.005
-
-[[faults]]
-kind = "server_error"
-status = 502
-endpoint = "*"
-probability = 0.005
-
-[[faults]]
-kind = "insufficient_margin"
-endpoint = "order.new"
-reduce_only = true
-probability = 0.05
-
-[[faults]]
-kind = "reduce_only_reject"
-endpoint = "order.new"
-reduce_only = true
-probability = 0.04
-
-[[faults]]
-kind = "partial_fill"
-endpoint = "order.new"
-reduce_only = false
-ratio = 0.5
-probability = 0.06
-
-[[faults]]
-kind = "liquidate_after_entry"
-reduce_only = false
-probability = 0.04
-
-[[faults]]
-kind = "phantom_fill"
-reduce_only = false
-after = "{phantom_at}s"
-occurrences = [1]
-
-[[faults]]
-kind = "halt"
-symbols = ["{second}"]
-after = "{halt_at}s"
-until = "{halt_until}s"
-
-[[faults]]
-kind = "position_lag"
-seconds = 4
-
-[[faults]]
-kind = "latency"
-seconds = 0.3
-probability = 0.01
-
-[[faults]]
-kind = "external"
-symbols = ["{orphan}"]
-at = "{orphan_at}s"
-action = "open"
-side = "SELL"
-quantity = {orphan_qty}
-
-[[faults]]
-kind = "external"
-symbols = ["{first}"]
-at = "{cancel_at}s"
-action = "cancel_stops"
-
-[[faults]]
-kind = "external"
-symbols = ["{first}"]
-at = "{close_at}s"
-action = "close"
-"""
-
-
-def _ms(value: str | None) -> int | None:
-    """A datetime column as SQLite stores it (naive UTC) -> epoch ms."""
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value))
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
-
-
-class Journal:
-    """The plugin's events, read incrementally from its store while the bot runs."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.events: list[cc.Event] = []
-        self._last_id = 0
-
-    def read(self) -> list[cc.Event]:
-        if not self.path.exists():
-            return self.events
-        try:
-            with sqlite3.connect(self.path, timeout=5) as db:
-                rows = db.execute(
-                    "select id, kind, trade_id, pair, created_at, data from robust_events where id > ? order by id",
-                    (self._last_id,),
-                ).fetchall()
-        except sqlite3.Error:
-            return self.events
-        for row_id, kind, trade_id, pair, created, data in rows:
-            self._last_id = row_id
-            self.events.append(cc.Event(kind, trade_id, pair, _ms(created) or 0, json.loads(data or "{}")))
-        return self.events
-
-    def count(self, *kinds: str) -> int:
-        return sum(e.kind in kinds for e in self.events)
-
-
-def _open_trades(db_path: Path) -> tuple[tuple[int, str, bool], ...] | None:
-    try:
-        with sqlite3.connect(db_path, timeout=5) as db:
-            return tuple(
-                (i, p, bool(s)) for i, p, s in db.execute("select id, pair, is_short from trades where is_open = 1")
-            )
-    except sqlite3.Error:
-        return None
-
-
-def _database(db_path: Path) -> tuple[tuple[cc.Trade, ...], tuple[cc.Order, ...]]:
-    with sqlite3.connect(db_path, timeout=5) as db:
-        db.row_factory = sqlite3.Row
-        trades = [dict(r) for r in db.execute("select * from trades")]
-        orders = [dict(r) for r in db.execute("select * from orders")]
-    entry_side = {t["id"]: "sell" if t["is_short"] else "buy" for t in trades}
-    return (
-        tuple(cc.Trade(t["id"], t["pair"], bool(t["is_short"]), bool(t["is_open"])) for t in trades),
-        tuple(
-            cc.Order(
-                o["ft_trade_id"],
-                str(o["order_id"]),
-                o["ft_order_side"] == entry_side.get(o["ft_trade_id"]),
-                float(o["filled"] or 0),
-                _ms(o.get("order_filled_date")),
-            )
-            for o in orders
-        ),
-    )
 
 
 def _config(
@@ -295,83 +134,6 @@ def limits() -> cc.Limits:
     )
 
 
-class Bot:
-    """One ``freqtrade trade`` process at a time, restartable."""
-
-    def __init__(self, config: Path, workdir: Path, datadir: Path, strategy: str):
-        self.command = [
-            sys.executable,
-            "-m",
-            "freqtrade",
-            "trade",
-            "--config",
-            str(config),
-            "--userdir",
-            str(workdir),
-            "--datadir",
-            str(datadir),
-            "--strategy-path",
-            str(ROOT / "user_data" / "strategies"),
-            "--strategy",
-            strategy,
-        ]
-        self.workdir = workdir
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    @property
-    def log(self) -> Path:
-        return self.workdir / f"freqtrade-{self.starts}.log"
-
-    def start(self) -> None:
-        self.starts += 1
-        self.proc = subprocess.Popen(self.command, cwd=ROOT, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-
-    def running(self) -> bool:
-        """Started and trading (its worker said so)."""
-        try:
-            return READY_LINE in self.log.read_text(errors="replace")
-        except OSError:
-            return False
-
-    def exited(self) -> bool:
-        return self.proc is not None and self.proc.poll() is not None
-
-    def tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc:
-            stop_process(self.proc, signal.SIGINT, timeout=30)  # freqtrade's own clean shutdown first
-
-
-def _scenario(args: argparse.Namespace, workdir: Path, symbols: list[str], duration: float) -> Path:
-    if args.scenario:
-        return Path(args.scenario)
-    path = workdir / "chaos.toml"
-    path.write_text(
-        SCENARIO.format(
-            seed=args.seed,
-            orphan=cc.symbol_of(ORPHAN_PAIR),
-            orphan_qty=ORPHAN_QTY,
-            first=symbols[0],
-            second=symbols[1 % len(symbols)],
-            orphan_at=int(duration * 0.2),
-            cancel_at=int(duration * 0.3),
-            halt_at=int(duration * 0.35),
-            halt_until=int(duration * 0.35) + 20,
-            close_at=int(duration * 0.5),
-            phantom_at=int(duration * 0.8),
-        )
-    )
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
     rows = rehearse(args)
     return 2 if rows is None else report(rows)
@@ -387,7 +149,7 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
         workdir.mkdir(parents=True, exist_ok=True)
         datadir = workdir / "data" / "binance"
         sampledata.generate(datadir, pairs=[*pairs, ORPHAN_PAIR], days=3, seed=args.seed, timeframe="1m")
-        scenario = _scenario(args, workdir, [cc.symbol_of(p) for p in pairs], duration)
+        scenario = write_scenario(args, workdir, [cc.symbol_of(p) for p in pairs], duration)
         if args.capability:
             print(
                 f"breaking {args.capability} on purpose: robust_plugin {json.dumps(BREAKS[args.capability])}",
@@ -445,14 +207,14 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
                 seen_closes, seen_entries = closes, entries
                 if elapsed - last_sample >= SAMPLE_EVERY_S:
                     last_sample = elapsed
-                    open_trades = _open_trades(workdir / "trades.sqlite")
-                    if open_trades is not None:
-                        samples.append(cc.Sample(int(time.time() * 1000), open_trades))
+                    now_open = open_trades(workdir / "trades.sqlite")
+                    if now_open is not None:
+                        samples.append(cc.Sample(int(time.time() * 1000), now_open))
                 if elapsed - last_report >= 15:
                     last_report = elapsed
                     health = venue.call("GET", "/_venue/health", timeout=30)
                     print(
-                        f"[{elapsed:5.0f}s] trades {len(_open_trades(workdir / 'trades.sqlite') or ())} open / "
+                        f"[{elapsed:5.0f}s] trades {len(open_trades(workdir / 'trades.sqlite') or ())} open / "
                         f"{entries} entries, close attempts {closes}, faults fired {health.get('faults_fired', '?')}, "
                         f"findings {sum((EventKind.parse(e.kind) or EventKind.ALERT).finding is not None for e in journal.events)}, "
                         f"alerts {journal.count('alert')}",
@@ -467,7 +229,7 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
             (workdir / "truth.json").write_text(json.dumps(truth))
             (workdir / "samples.json").write_text(json.dumps([[s.at_ms, s.open_trades] for s in samples]))
             (workdir / "restarts.json").write_text(json.dumps([[r.kind, r.killed_ms, r.ready_ms] for r in restarts]))
-        trades, orders = _database(workdir / "trades.sqlite")
+        trades, orders = database(workdir / "trades.sqlite")
         return cc.check(
             cc.Run(
                 truth,
