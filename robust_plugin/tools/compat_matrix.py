@@ -187,6 +187,8 @@ def summary(outcomes: list[Outcome]) -> str:
         lines.append(f"{o.release:<8} {versions:<28} {install:<23} {o.tests:<24} {o.seconds:5.0f} s")
     for o in outcomes:
         lines += [f"{o.release}: {problem}" for problem in o.problems]
+    failed = sum(1 for o in outcomes if o.problems)
+    lines.append(f"compat: {len(outcomes) - failed} passed, {failed} failed")  # releases
     return "\n".join(lines)
 
 

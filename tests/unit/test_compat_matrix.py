@@ -44,3 +44,4 @@ def test_the_summary_says_what_happened():
     text = summary([good, bad])
     assert "2026.4   2026.4 / 4.5.90" in text and "left both untouched" in text and "passed" in text
     assert "CHANGED THEM" in text and "2026.9: installing the plugin would install ccxt 4.5.91" in text
+    assert text.splitlines()[-1] == "compat: 1 passed, 1 failed"
