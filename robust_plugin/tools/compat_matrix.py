@@ -88,7 +88,10 @@ def release_spec(release: str) -> str:
 
 def _run(command: list[str], quiet: bool = True, **kwargs) -> subprocess.CompletedProcess:
     print("  $ " + " ".join(str(part) for part in command), flush=True)
-    return subprocess.run(command, text=True, capture_output=quiet, **kwargs)
+    started = time.monotonic()
+    result = subprocess.run(command, text=True, capture_output=quiet, **kwargs)
+    print(f"    ({time.monotonic() - started:.0f} s)", flush=True)
+    return result
 
 
 def _check(result: subprocess.CompletedProcess, what: str) -> None:
@@ -172,7 +175,7 @@ def run_release(
             if result.returncode != 0:
                 outcome.problems.append(f"tests {outcome.tests}")
         elif not run_tests:
-            outcome.tests = "skipped (the development venv: make test runs them)"
+            outcome.tests = "skipped (make test ran them)"
     except RuntimeError as error:
         outcome.problems.append(str(error))
     outcome.seconds = time.monotonic() - started
@@ -207,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         help="the development venv's tests ran already: only check its install",
     )
     parser.add_argument("--tests", nargs="+", default=list(TESTS), help="test paths to run under each release")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="only create the virtualenvs (CI does it while make test runs)"
+    )
     args = parser.parse_args(argv)
     dev_python = args.dev_venv / "bin" / "python"
     dev_release = installed(dev_python).get("freqtrade", "") if dev_python.exists() else ""
@@ -215,9 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         is_dev = dev_release == release or dev_release.startswith(release + ".")
         venv = args.dev_venv if is_dev else args.venvs / f"freqtrade-{release}"
         print(f"== freqtrade {release}: {venv}", flush=True)
+        if args.prepare_only:
+            if not is_dev:
+                ensure_venv(release, venv, args.python)
+            continue
         run_tests = not (is_dev and args.dev_venv_tested)
         outcome = run_release(release, venv, args.python, dev=is_dev, run_tests=run_tests, tests=tuple(args.tests))
         outcomes.append(outcome)
+    if args.prepare_only:
+        return 0
     print(summary(outcomes))
     return 1 if any(o.problems for o in outcomes) else 0
 
