@@ -290,3 +290,11 @@ def test_pyproject_requires_the_supported_range_and_pins_no_ccxt():
     assert compat.requirement() == "freqtrade>=2026.4,<2026.10"
     assert compat.requirement() in dependencies
     assert not [d for d in dependencies if d.lower().startswith("ccxt")]  # freqtrade brings its own
+
+
+def test_the_readme_lists_every_internal_and_the_range():
+    readme = (ROOT / "README.md").read_text()
+    for internal in compat.INTERNALS:
+        assert f"`{internal.name}`" in readme, internal.name
+    assert "**Supported: freqtrade 2026.4 to 2026.9**" in readme
+    assert compat.unsupported_message("2026.10") in readme
