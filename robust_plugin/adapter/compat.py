@@ -15,6 +15,7 @@ together (a test holds them equal), run ``make compat VERSIONS=<release>`` and f
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import typing
@@ -118,6 +119,15 @@ def check_version(version: str | None = None) -> None:
         raise OperationalException(unsupported_message(version))
 
 
+def parameters(function: Callable) -> list[str]:
+    """Named parameters of ``function`` (without ``self`` and ``**kwargs``)."""
+    return [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+
+
 # -- the internals ------------------------------------------------------------------------------
 
 
@@ -130,7 +140,7 @@ def _signatures(owner: str, **expected: tuple[str, ...]) -> Callable[[type], pro
         module, _, attr = owner.rpartition(".")
         klass = getattr(importlib.import_module(module), attr)
         for name, wanted in expected.items():
-            seen = probes.parameters(getattr(klass, name))
+            seen = parameters(getattr(klass, name))
             if tuple(seen[: len(wanted)]) != wanted:
                 return False, f"{attr}.{name}({', '.join(seen)}), expected ({', '.join(wanted)})"
         return True, "; ".join(f"{attr}.{name}({', '.join(wanted)})" for name, wanted in expected.items())
@@ -144,7 +154,7 @@ def _bot_start_time(_exchange_cls: type) -> probes.Result:
 
     if "bot_start_time" not in typing.get_args(KeyStoreKeys):
         return False, "the key-value store no longer keeps bot_start_time"
-    if probes.parameters(KeyValueStore.get_datetime_value) != ["key"]:
+    if parameters(KeyValueStore.get_datetime_value) != ["key"]:
         return False, "KeyValueStore.get_datetime_value(key) has another signature"
     if getattr(_KeyValueStoreModel, "session", None) is not None:  # a bot's database is open: read it
         value = KeyValueStore.get_datetime_value("bot_start_time")

@@ -56,24 +56,12 @@ class ProbeTrade:
     """Just enough of a freqtrade trade for the code paths probed here (deep-copyable)."""
 
     def __init__(self, trade_id: int = -1, **changes: Any) -> None:
-        now = datetime.now(UTC)
-        self.id = trade_id
-        self.pair = PAIR
-        self.amount = 1.0
-        self.leverage = 1.0
-        self.is_short = False
-        self.is_open = True
-        self.exit_side, self.entry_side = "sell", "buy"
-        self.has_open_orders = False
-        self.has_open_sl_orders = False
-        self.has_open_position = False
-        self.fee_open_currency = "USDT"
-        self.safe_base_currency = "BTC"
-        self.open_date_utc = now - timedelta(hours=1)
-        self.date_last_filled_utc = self.open_date_utc
-        self.funding_fees = 0.0
-        self.exit_reason = None
-        self.__dict__.update(changes)
+        opened = datetime.now(UTC) - timedelta(hours=1)
+        self.__dict__.update(id=trade_id, pair=PAIR, amount=1.0, leverage=1.0, funding_fees=0.0, exit_reason=None)
+        self.__dict__.update(is_short=False, is_open=True, exit_side="sell", entry_side="buy")
+        self.__dict__.update(has_open_orders=False, has_open_sl_orders=False, has_open_position=False)
+        self.__dict__.update(fee_open_currency="USDT", safe_base_currency="BTC")
+        self.__dict__.update(open_date_utc=opened, date_last_filled_utc=opened, **changes)
 
     def set_funding_fees(self, value: float) -> None:
         self.funding_fees = value
@@ -416,12 +404,3 @@ def dataprovider() -> Result:
     if sent != [expected, expected]:
         return False, f"dp.send_msg(always_send=True) reached the RPC modules as {sent!r}"
     return True, "dp._exchange, dp.runmode; dp.send_msg reaches RPC in live modes only"
-
-
-def parameters(function: Callable) -> list[str]:
-    """Named parameters of ``function`` (without ``self`` and ``**kwargs``)."""
-    return [
-        p.name
-        for p in inspect.signature(function).parameters.values()
-        if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
