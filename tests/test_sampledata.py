@@ -106,15 +106,49 @@ def test_realistic_prices_and_mark_follows_futures(files):
         assert np.abs(deviation).max() < 0.002
 
 
+def stored_funding_columns() -> list[str]:
+    """The columns this freqtrade stores for funding rates (2026.8 added ``get_candle_columns``)."""
+    try:
+        from freqtrade.candle_columns import get_candle_columns
+    except ImportError:  # 2026.4 to 2026.7: OHLCV, the rate in "open"
+        from freqtrade.constants import DEFAULT_DATAFRAME_COLUMNS
+
+        return list(DEFAULT_DATAFRAME_COLUMNS)
+    return list(get_candle_columns(CandleType.FUNDING_RATE))
+
+
 def test_funding_rates_every_8_hours_in_freqtrades_layout(files):
     for path in files[2::3]:
         frame = pd.read_feather(path)
-        assert list(frame.columns) == ["date", "funding_rate"]
+        assert list(frame.columns) == stored_funding_columns()
+        rate = frame["funding_rate" if "funding_rate" in frame else "open"]
         assert len(frame) == DAYS * 3
         assert set(frame["date"].dt.hour) == {0, 8, 16}
         assert (frame["date"].diff().iloc[1:] == pd.Timedelta(hours=8)).all()
-        assert frame["funding_rate"].abs().max() < 0.003
-        assert frame["funding_rate"].mean() == pytest.approx(1e-4, abs=1e-4)
+        assert rate.abs().max() < 0.003
+        assert rate.mean() == pytest.approx(1e-4, abs=1e-4)
+
+
+def test_funding_is_handed_to_freqtrade_in_both_layouts(tmp_path, monkeypatch):
+    """freqtrade 2026.4 to 2026.7 store OHLCV columns for funding rates, 2026.8 and later
+    ``funding_rate``: the frame written carries both, so every supported release can store it."""
+    from freqtrade.data.history.datahandlers.featherdatahandler import FeatherDataHandler
+
+    stored = {}
+    original = FeatherDataHandler.ohlcv_store
+
+    def spy(self, pair, timeframe, data, candle_type):
+        stored[candle_type] = data.copy()
+        return original(self, pair, timeframe, data, candle_type)
+
+    monkeypatch.setattr(FeatherDataHandler, "ohlcv_store", spy)
+    item = simulate_pair("BTC/USDT:USDT", days=3)
+    sampledata.write(tmp_path, [item])
+    funding = stored[CandleType.FUNDING_RATE]
+    assert set(funding.columns) >= {"date", "open", "high", "low", "close", "volume", "funding_rate"}
+    for column in ("open", "high", "low", "close", "funding_rate"):
+        assert funding[column].tolist() == item.funding["funding_rate"].tolist(), column
+    assert (funding["volume"] == 0).all()
 
 
 @pytest.mark.parametrize("pair", DEFAULT_PAIRS)
@@ -127,17 +161,24 @@ def test_freqtrade_loads_the_data_back(datadir, files, pair):
     loaded = {}
     for candle_type, (timeframe, length, last) in expected.items():
         frame = load_pair_history(pair, timeframe, datadir, data_format="feather", candle_type=candle_type)
-        assert len(frame) == length, candle_type
         assert frame["date"].iloc[0] == START
         assert frame["date"].iloc[-1] == last
+        if candle_type != CandleType.FUNDING_RATE:
+            assert len(frame) == length, candle_type
         loaded[candle_type] = frame
+    # freqtrade up to 2026.7 fills the 8-hourly rates in hourly (each hour repeats the last rate);
+    # 2026.8 and later keep them as stored, with the rate also as "funding_rate".
     funding = loaded[CandleType.FUNDING_RATE]
-    assert funding["open"].equals(funding["funding_rate"])  # freqtrade's legacy alias
+    assert len(funding) in (DAYS * 3, (DAYS * 3 - 1) * 8 + 1)
+    assert "funding_rate" not in funding or funding["open"].equals(funding["funding_rate"])
+    generated = generate_data(pairs=[pair], days=DAYS)[0].funding.set_index("date")["funding_rate"]
+    rates = funding.set_index("date")["open"]
+    assert rates.reindex(generated.index).tolist() == generated.tolist()
     # What Backtesting does with them (freqtrade/optimize/backtesting.py, load_bt_data).
     combined = Exchange.combine_funding_and_mark(
         funding_rates=loaded[CandleType.FUNDING_RATE], mark_rates=loaded[CandleType.MARK]
     )
-    assert len(combined) == DAYS * 3
+    assert set(generated.index) <= set(combined["date"])
     assert not combined[["open_mark", "open_fund"]].isna().any().any()
 
 

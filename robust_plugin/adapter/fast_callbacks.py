@@ -1,19 +1,19 @@
 """Spare the plugin's read-only callbacks freqtrade's protective copy of the trade.
 
-freqtrade 2026.9 deep-copies the trade for every call of a callback a strategy implements
+freqtrade (2026.4 to 2026.9) deep-copies the trade for every call of a callback a strategy implements
 (``strategy_safe_wrapper``) and skips the copy for ``IStrategy``'s own defaults, recognised by
 ``__qualname__``. Called per open trade per candle in backtesting, that copy costs more than the
 whole backtest of a plain strategy; live, it is about 0.7 ms per open trade and loop (35 ms a loop
 with 50 trades). The plugin only reads the trade on these paths: its per-trade state goes through
 ``set_custom_data``, which freqtrade stores by trade id, and nothing else is written. So the copy
 protects nothing. The user's own callbacks, when defined, keep getting copies, because then this is
-not applied. Version-checked like the order guard: when freqtrade's wrapper no longer recognises
-defaults by name, nothing is changed.
+not applied. Checked by behaviour (:func:`robust_plugin.adapter.compat.check_trade_copy`): when
+freqtrade's wrapper no longer hands ``IStrategy.*``-named callbacks the trade itself, nothing is
+changed.
 """
 
 from __future__ import annotations
 
-import inspect
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,12 +21,9 @@ _TRADE_CALLBACKS = ("custom_exit", "custom_exit_price", "adjust_trade_position",
 
 
 def _copies_all_but_defaults() -> bool:
-    from freqtrade.strategy import strategy_wrapper
+    from robust_plugin.adapter.compat import check_trade_copy
 
-    try:
-        return '"IStrategy."' in inspect.getsource(strategy_wrapper.strategy_safe_wrapper)
-    except (OSError, TypeError):
-        return False
+    return check_trade_copy()[0]
 
 
 def install_fast_callbacks(strategy: Any, mixin: type, backtest: bool, aged: Any) -> bool:

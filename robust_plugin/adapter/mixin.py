@@ -21,7 +21,7 @@ from typing import Any
 
 from freqtrade.exceptions import OperationalException
 
-from robust_plugin.adapter import startup_checks
+from robust_plugin.adapter import compat, startup_checks
 from robust_plugin.adapter.exchange import ExchangeBoundary
 from robust_plugin.adapter.startup import RobustStartup
 from robust_plugin.core.config import SECTION, PluginConfigError, plugin_config_from
@@ -68,6 +68,7 @@ class RobustMixin(RobustStartup):
             startup_checks.check_strategy(self, RobustMixin, self.robust_config)
         except startup_checks.StartupError as exc:
             raise OperationalException(f"robust_plugin: {exc}") from None
+        self._robust_compat = compat.startup(self)  # an unsupported freqtrade stops here, with the range
         self._robust_open_store()
         self._robust_start_aged()
         self._robust_fast_backtest_callbacks()

@@ -11,7 +11,7 @@ from typing import Any
 from freqtrade.enums import RunMode
 from freqtrade.exceptions import OperationalException
 
-from robust_plugin.adapter import trade_rows
+from robust_plugin.adapter import compat, trade_rows
 from robust_plugin.adapter.aged_exits import AgedExits, watch_candles
 from robust_plugin.adapter.alerts import Alerter
 from robust_plugin.adapter.close_desk import CloseDesk
@@ -56,7 +56,14 @@ class RobustStartup:
     _robust_watch: LiveWatch | None = None  # live futures: settlement and reconciliation on the loop
     _robust_exchange: ExchangeBoundary | None = None  # live futures: the only door to the exchange
     _robust_default_custom_exit: bool = False  # the strategy has no custom_exit of its own (checked at start)
-    _robust_hooks_owner: type | None = None  # the class whose callbacks a strategy must not bypass
+    _robust_hooks_owner: type | None = None
+    _robust_compat: compat.CompatReport | None = None  # the freqtrade internals verified at start-up
+
+    def _robust_allows(self, capability: str) -> bool:
+        """Whether start-up verified the freqtrade internals ``capability`` relies on."""
+        return self._robust_compat is None or self._robust_compat.allows(
+            capability
+        )  # the class whose callbacks a strategy must not bypass
 
     def _robust_runmode(self) -> RunMode:
         return RunMode(self.config.get("runmode", RunMode.OTHER))  # type: ignore[attr-defined]
@@ -64,7 +71,7 @@ class RobustStartup:
     def _robust_start_aged(self) -> None:
         config = self.robust_config
         assert config is not None
-        if not config.aged.enabled:
+        if not config.aged.enabled or not self._robust_allows(compat.AGED):
             return
         live = self._robust_runmode() in LIVE_MODES
         if live:
@@ -121,7 +128,7 @@ class RobustStartup:
         config = self.robust_config
         assert config is not None
         closing = config.closing
-        if not closing.enabled:
+        if not closing.enabled or not self._robust_allows(compat.CLOSING):
             return
         mode = self._robust_runmode()
         futures = self.config.get("trading_mode") == "futures"  # type: ignore[attr-defined]
@@ -149,7 +156,7 @@ class RobustStartup:
         desk = CloseDesk(config, alerts, self._robust_recorder, None, prefix=tag, boundary=boundary)
         if rule is not None:
             desk.id_rule = rule
-        if closing.order_guard:
+        if closing.order_guard and self._robust_allows(compat.ORDER_GUARD):
             guard = OrderGuard(desk.on_outcome, tag=tag)
             if guard.install(boundary):
                 desk.guard = self._robust_guard = guard
@@ -212,7 +219,7 @@ class RobustStartup:
     def _robust_start_settlement(self) -> None:
         config = self.robust_config
         assert config is not None
-        if not (config.settlement.enabled or config.reconcile.enabled):
+        if not (config.settlement.enabled or config.reconcile.enabled) or not self._robust_allows(compat.SETTLEMENT):
             return
         mode = self._robust_runmode()
         if mode is not RunMode.LIVE or self.config.get("trading_mode") != "futures":  # type: ignore[attr-defined]
@@ -235,7 +242,7 @@ class RobustStartup:
         )
         desk.resume(Trade.get_open_trades())
         reconcile = None
-        if config.reconcile.enabled:
+        if config.reconcile.enabled and self._robust_allows(compat.RECONCILE):
             reconcile = ReconcileDesk(
                 alerts,
                 self._robust_recorder,

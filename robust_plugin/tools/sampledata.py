@@ -8,6 +8,11 @@ what ``freqtrade download-data`` produces::
     <datadir>/futures/BTC_USDT_USDT-1h-mark.feather           date, open, high, low, close, volume
     <datadir>/futures/BTC_USDT_USDT-1h-funding_rate.feather   date, funding_rate (every 8 h)
 
+The funding file's columns depend on the freqtrade release writing it: 2026.8 and later store
+``date, funding_rate``; 2026.4 to 2026.7 store ``date, open, high, low, close, volume`` with the
+rate in ``open`` (and 2026.8 and later still read that layout). The frame handed to freqtrade
+carries both, so each release stores and reads its own layout.
+
 freqtrade loads mark candles at ``_ft_has["mark_ohlcv_timeframe"]`` and funding rates at
 ``_ft_has["funding_fee_timeframe"]``; both are "1h" for Binance (not overridden in ``binance.py``).
 
@@ -268,6 +273,14 @@ def generate_data(
     return [simulate_pair(p, days=days, end=end, seed=seed, timeframe=timeframe) for p in pairs]
 
 
+def funding_for_storage(funding: pd.DataFrame) -> pd.DataFrame:
+    """The funding frame with both column sets freqtrade releases store: the rate as ``funding_rate``
+    (2026.8 and later) and as ``open``/``high``/``low``/``close`` with ``volume`` 0 (up to 2026.7)."""
+    rate = funding["funding_rate"]
+    legacy = {name: rate for name in ("open", "high", "low", "close")}
+    return pd.DataFrame({"date": funding["date"], **legacy, "volume": 0.0, "funding_rate": rate})
+
+
 def write(datadir: Path, data: Sequence[PairData], timeframe: str = "5m") -> list[Path]:
     """Store the frames through freqtrade's FeatherDataHandler; return the files written."""
     from freqtrade.data.history.datahandlers.featherdatahandler import FeatherDataHandler
@@ -280,7 +293,7 @@ def write(datadir: Path, data: Sequence[PairData], timeframe: str = "5m") -> lis
         for tf, frame, candle_type in (
             (timeframe, item.futures, CandleType.FUTURES),
             (MARK_TIMEFRAME, item.mark, CandleType.MARK),
-            (FUNDING_TIMEFRAME, item.funding, CandleType.FUNDING_RATE),
+            (FUNDING_TIMEFRAME, funding_for_storage(item.funding), CandleType.FUNDING_RATE),
         ):
             handler.ohlcv_store(item.pair, tf, frame, candle_type)
             written.append(handler._pair_data_filename(Path(datadir), item.pair, tf, candle_type))

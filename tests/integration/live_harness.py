@@ -121,13 +121,12 @@ def plugin_events(workdir: Path, kind: str | None = None) -> list[dict]:
     path = workdir / "robust_plugin.sqlite"
     if not path.exists():
         return []
-    with sqlite3.connect(path) as db:
-        try:
-            rows = db.execute(
-                "select kind, severity, trade_id, created_at, data from robust_events order by id"
-            ).fetchall()
-        except sqlite3.OperationalError:  # the store is being created (its migration not run yet)
-            return []
+    try:
+        with sqlite3.connect(path) as db:
+            query = "select kind, severity, trade_id, created_at, data from robust_events order by id"
+            rows = db.execute(query).fetchall()
+    except sqlite3.OperationalError:  # the bot has created the file but not yet its tables
+        return []
     events = [
         {"kind": k, "severity": s, "trade_id": t, "created_at": c, "data": json.loads(d)} for k, s, t, c, d in rows
     ]

@@ -14,25 +14,25 @@ client and does not retry it. The guard wraps that one method on that one client
   error;
 * every outcome is reported to ``on_result`` (the close desk records attempts from it).
 
-The install is version-checked: on a freqtrade whose ``create_order`` no longer calls
-``self._api.create_order`` the guard stays off and says so, rather than guess.
+The install is checked by behaviour (:func:`robust_plugin.adapter.compat.check_order_path`): on a
+freqtrade whose ``create_order`` no longer passes through ``self._api.create_order`` the guard stays
+off and says so, rather than guess.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from robust_plugin.adapter import compat
 from robust_plugin.adapter.exchange.boundary import ExchangeBoundary
 from robust_plugin.core.client_ids import make_id
 from robust_plugin.core.exchange_reports import LookupStatus, OrderReport
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_FREQTRADE = ("2026.9",)
 GUARDED_TYPES = ("market", "limit")
 INTENT_TTL_S = 60.0
 
@@ -60,26 +60,6 @@ class Outcome:
     lookup_failed: bool = False
 
 
-def guard_supported() -> tuple[bool, str]:
-    """Whether the pinned freqtrade places orders the way the guard expects."""
-    try:
-        import freqtrade
-        from freqtrade.exchange import Exchange
-
-        source = inspect.getsource(Exchange.create_order)
-    except Exception as error:  # noqa: BLE001
-        return False, f"cannot inspect freqtrade: {error}"
-    version = getattr(freqtrade, "__version__", "?")
-    if not any(version.startswith(v) for v in SUPPORTED_FREQTRADE):
-        return (
-            False,
-            f"freqtrade {version} is not a version the order guard was tested with ({', '.join(SUPPORTED_FREQTRADE)})",
-        )
-    if "self._api.create_order(" not in source:
-        return False, f"freqtrade {version} no longer places orders through self._api.create_order"
-    return True, f"freqtrade {version}"
-
-
 class OrderGuard:
     def __init__(self, on_result: Callable[[Outcome], None], tag: str = "rp", clock: Callable[[], float] = time.time):
         self.on_result = on_result
@@ -99,7 +79,7 @@ class OrderGuard:
             )
             return False
         if check_freqtrade:
-            supported, why = guard_supported()
+            supported, why = compat.check_order_path(boundary.exchange)
             if not supported:
                 logger.warning("robust_plugin: order guard off: %s", why)
                 return False
