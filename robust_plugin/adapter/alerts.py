@@ -35,6 +35,15 @@ class Alerter:
         self.gate = AlertGate(min_interval_s, max_per_hour)
         self.clock = clock
 
+    def resume(self, sent: list) -> int:
+        """The alerts this bot sent in the last hour, read back from its store after a restart: the
+        same alert is not sent again within its interval, and the hourly cap counts them."""
+        for event in sent:
+            at = event.created_at.timestamp()
+            subject = (event.data or {}).get("subject")
+            self.gate.remember((event.trade_id, event.pair, subject), event.severity, at)
+        return len(sent)
+
     def advise(self, advice: Advice, facts: dict, *, trade_id: int | None, pair: str | None) -> bool:
         """Raise the alert ``advice`` (one row of :data:`robust_plugin.core.advice.TABLE`) about ``facts``."""
         text = message(advice, facts)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from freqtrade.enums import RunMode
@@ -214,6 +215,13 @@ class RobustStartup:
                 config.alerts.min_interval,
                 config.alerts.max_per_hour,
             )
+            store = self._robust_store
+            if store is not None:
+                since = datetime.now(UTC) - timedelta(hours=1)
+                try:
+                    self._robust_alerts.resume(store.events(kind="alert", since=since, bot_name=store.bot_name))
+                except Exception:
+                    logger.exception("robust_plugin: could not read the alerts sent before the restart")
         return self._robust_alerts
 
     def _robust_start_settlement(self) -> None:

@@ -34,6 +34,14 @@ class AlertGate:
         self._last: dict[Hashable, float] = {}
         self._capped_sent: deque[float] = deque()
 
+    def remember(self, key: Hashable, severity: str, at: float) -> None:
+        """An alert that went out at ``at`` (before a restart): it holds back its duplicates and uses
+        up the hourly cap as if this gate had sent it."""
+        self._last[key] = max(at, self._last.get(key, at))
+        if severity != CRITICAL:
+            self._capped_sent.append(at)
+            self._capped_sent = deque(sorted(self._capped_sent))
+
     def admit(self, key: Hashable, severity: str, now: float) -> Verdict:
         """Whether the alert ``key`` of ``severity`` goes out at ``now``; a sent one is remembered."""
         last = self._last.get(key)

@@ -17,6 +17,7 @@ from robust_plugin.adapter.recorder import Recorder
 from robust_plugin.adapter.settlement_desk import SettlementDesk
 from robust_plugin.core import closing as core
 from robust_plugin.core import settlement as settle
+from robust_plugin.core.advice import Advice
 from robust_plugin.core.exchange_reports import OrderLookup, OrderReport, OrderState, PositionReport
 from robust_plugin.core.failures import classify
 from robust_plugin.core.kinds import Side
@@ -313,3 +314,25 @@ def test_freqtrades_own_liquidation_exit_of_a_young_trade_is_said_as_exactly_tha
     assert not settlement.settling(7) and not sent  # no verdict about the exchange, no alert
     assert [e.kind for e in close_events if e.kind != "alert"] == ["liquidation_exit"]
     assert "liquidation-price check" in close_sent[0] and "did not liquidate" in close_sent[0]
+
+
+def test_alerts_sent_before_a_restart_are_not_sent_again_within_their_interval(tmp_path):
+    from robust_plugin.store import EventStore
+
+    store = EventStore(f"sqlite:///{tmp_path / 'store.sqlite'}", "bot-a")
+    clock = [1_000_000.0]
+
+    def alerter(sent):
+        alerts = Alerter(sent.append, Recorder(store, clock=lambda: clock[0]), 600, 30, clock=lambda: clock[0])
+        alerts.resume(store.events(kind="alert", bot_name="bot-a"))
+        return alerts
+
+    before, after = [], []
+    alerter(before).advise(Advice.FINDING_GHOST, {"detail": "x"}, trade_id=3, pair=PAIR)
+    clock[0] += 60  # the bot restarts a minute later; the same finding is alerted again
+    again = alerter(after)
+    again.advise(Advice.FINDING_GHOST, {"detail": "x"}, trade_id=3, pair=PAIR)
+    assert len(before) == 1 and after == []
+    clock[0] += 600
+    again.advise(Advice.FINDING_GHOST, {"detail": "x"}, trade_id=3, pair=PAIR)
+    assert len(after) == 1  # after its interval it repeats as usual
