@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _, datadir = resolve(argv)
         with run_venue(datadir) as venue, tempfile.TemporaryDirectory() as tmp:
-            override = write_override(Path(tmp) / "offline-markets.json", venue.base_url)
+            override = write_override(Path(tmp) / "offline-markets.json", venue)
             print(f"robust_plugin: markets from the local venue at {venue.base_url} ({datadir})", flush=True)
             return subprocess.call([sys.executable, "-m", "freqtrade", command, *argv, "--config", str(override)])
     except (OfflineError, VenueStartError) as error:

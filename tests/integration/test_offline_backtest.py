@@ -83,7 +83,7 @@ def test_a_traders_own_strategy_backtests_offline_in_one_command(tmp_path, sampl
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
-    assert "markets from the local venue at http://127.0.0.1:" in output
+    assert "markets from the local venue at https://127.0.0.1:" in output
     assert "Could not load markets" not in output
     assert "robust_plugin: aged exits on" in output  # the plugin ran inside the trader's strategy
     assert "MyOwnStrategy" in output and "BACKTESTING REPORT" in output
