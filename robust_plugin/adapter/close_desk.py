@@ -138,6 +138,7 @@ class CloseDesk:
                 settling,
                 self.prefix,
                 self.id_rule,
+                bool(getattr(trade, "has_open_sl_orders", False)),
             )
             decision = self._apply(trade.id, trade.pair, decide.confirm_exit(self.state(trade), facts, self.config))
             if decision.send and decision.attempt is not None:

@@ -57,6 +57,7 @@ class ExitFacts:
     settling: bool = False  # an entry of this trade is still being verified
     prefix: str = "rp"
     id_rule: IdRule = BINANCE_RULE
+    stop_open: bool = False  # a stop order of this trade rests on the exchange (freqtrade skips its recovery)
 
     @property
     def protective(self) -> bool:
@@ -100,8 +101,12 @@ def confirm_exit(state: c.CloseState, facts: ExitFacts, config: c.ClosingConfig)
     if facts.exchange_amount is not None:
         before = state
         state, check, pre = c.check_before_close(state, facts.exchange_amount, facts.amount, now)
-        if pre is c.PreClose.WAIT_SMALLER:
+        if pre is c.PreClose.WAIT_SMALLER and not facts.stop_open:
             return _wait_smaller(before, state, facts)
+        if pre is c.PreClose.WAIT_SMALLER:
+            # freqtrade never records the outside order while its stop rests on the exchange: a wait
+            # would never end. The close goes now; its reduce-only order closes what is there.
+            state, pre = replace(state, next_allowed_at=None, smaller_since=None), c.PreClose.SEND
         if check is not c.PositionCheck.MATCH:
             effects += _mismatch(facts.trade_id, check, facts.amount, facts.exchange_amount, facts.exit_reason)
         if pre is not c.PreClose.SEND:

@@ -182,6 +182,8 @@ def may_request_exit(state: CloseState, now: float) -> bool:
     :func:`may_signal_exit`, and also while an attempt's outcome is unknown (``PLACING``): the
     confirmation looks that order up first and sends nothing while the lookup cannot tell, so a close
     left placing (a lost response, a bot killed mid-close) is never stuck."""
+    if state.status is CloseStatus.CLOSED:  # ended, yet the trade is still open: look again once due
+        return state.next_allowed_at is not None and now >= state.next_allowed_at
     return state.status is CloseStatus.PLACING or may_signal_exit(state, now)
 
 
@@ -214,11 +216,24 @@ def _settle_last(state: CloseState, **changes) -> tuple[CloseAttempt, ...]:
 
 
 def attempt_filled(state: CloseState, now: float, outcome: str = "filled") -> CloseState:
-    """The last attempt's order filled. A full close ends; a chunk lets the next chunk go."""
+    """The last attempt's order filled. A full close ends; a chunk lets the next chunk go.
+
+    A full close that ended while its trade stays open (freqtrade never recorded the fill: a bot killed
+    before it saw the response, or a stop order on the exchange holding back freqtrade's recovery) is
+    looked at again after ``CLOSED_RECHECK_S``: the close is never left silent."""
     attempts = _settle_last(state, outcome=outcome)
     chunk = state.last is not None and state.last.close_type is CloseType.CHUNK
-    status = CloseStatus.CHUNKING if chunk else CloseStatus.CLOSED
-    return replace(state, status=status, attempts=attempts, consecutive_failures=0, next_allowed_at=None)
+    if chunk:
+        return replace(
+            state, status=CloseStatus.CHUNKING, attempts=attempts, consecutive_failures=0, next_allowed_at=None
+        )
+    return replace(
+        state,
+        status=CloseStatus.CLOSED,
+        attempts=attempts,
+        consecutive_failures=0,
+        next_allowed_at=now + CLOSED_RECHECK_S,
+    )
 
 
 def order_found_after_loss(state: CloseState, now: float) -> CloseState:
@@ -292,6 +307,7 @@ def _failure_facts(failures: int, failure: Failure) -> dict:
 
 SIZE_TOLERANCE = Decimal("0.001")  # relative: a position within 0.1 % of the trade's amount matches it
 SMALLER_BACKOFF_S = 5.0  # a smaller position: wait for freqtrade to record the outside order, then close the rest
+CLOSED_RECHECK_S = 20.0  # a close ended but its trade is still open this long after: look at the position again
 SMALLER_ESCALATE_S = 60.0  # still smaller after this long: freqtrade is not recording it (a critical alert)
 
 

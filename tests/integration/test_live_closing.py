@@ -265,3 +265,50 @@ def test_position_shrank_outside_the_close_matches_the_real_size(tmp_path, sampl
     assert float(close["executed_qty"]) == pytest.approx(float(entry["executed_qty"]) - 0.004)
     assert trade["amount"] == pytest.approx(float(close["executed_qty"]))
     assert not truth["positions"]
+
+
+def test_position_shrank_outside_with_the_stop_on_the_exchange_is_closed(tmp_path, sample_datadir):
+    """Issue 15: with the stop-loss on the exchange freqtrade never records an outside reduction (its
+    recovery is skipped while a stop order is open); the close waited for it for ever (41 denied exits,
+    no close order, the exchange still holding 0.005). Now the close goes and the position is flat."""
+    shrunk = []
+
+    def shrink(venue):
+        state = venue_state(venue)
+        if not shrunk and state["positions"] and state["algo_orders"]:  # after freqtrade placed its stop
+            venue.call(
+                "POST", "/_venue/external", {"action": "open", "symbol": "BTCUSDT", "side": "SELL", "quantity": "0.004"}
+            )  # someone sells part
+            shrunk.append(True)
+
+    with_stop = {
+        "order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True}
+    }
+    path = tmp_path / "scenario.toml"
+    path.write_text("")
+    config_extra = {"robust_plugin": PLUGIN, "position_adjustment_enable": True, "stake_amount": 200, **with_stop}
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], config_extra)
+
+        def flat() -> bool:  # and freqtrade's trade closed, or the trader told how to make freqtrade record it
+            shrink(venue)
+            if not (shrunk and closes(venue_state(venue)) and not venue_state(venue)["positions"]):
+                return False
+            alerts = kinds(plugin_events(tmp_path), "alert")
+            return all_trades_closed(tmp_path) or any(
+                a["data"].get("subject") == "position already gone" for a in alerts
+            )
+
+        log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=flat, timeout=120)
+        truth = venue_state(venue)
+    events = plugin_events(tmp_path)
+    assert shrunk and not truth["positions"], log[-3000:]
+    entry = [o for o in truth["orders"] if not o["reduce_only"] and o["origin"] == "api"][0]
+    [close] = closes(truth)
+    assert float(close["executed_qty"]) == pytest.approx(float(entry["executed_qty"]) - 0.004)
+    assert kinds(events, "size_mismatch")
+    assert not kinds(events, "close_held_smaller")
+    [trade] = freqtrade_db(tmp_path)["trades"]
+    if trade["is_open"]:  # freqtrade still holds the outside part: the trader is told how to record it
+        [gone] = [a for a in kinds(events, "alert") if a["data"].get("subject") == "position already gone"]
+        assert "/reload_trade 1" in gone["data"]["you_should"]

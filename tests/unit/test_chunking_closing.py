@@ -93,6 +93,9 @@ def test_no_exit_is_ever_allowed_while_an_order_is_placing(ops):
         if state.status is core.CloseStatus.PLACING:
             assert not core.may_signal_exit(state, now)  # no new order while one's outcome is unknown
             assert core.may_request_exit(state, now)  # but confirm_trade_exit runs, to look it up
+        elif state.status is core.CloseStatus.CLOSED:  # ended: looked at again only if the trade stays open
+            assert not core.may_signal_exit(state, now)
+            assert core.may_request_exit(state, now) == (now >= state.next_allowed_at)
         else:
             assert core.may_request_exit(state, now) == core.may_signal_exit(state, now)
         assert core.CloseState.from_dict(state.to_dict()).status is state.status

@@ -89,6 +89,22 @@ def test_a_lost_response_found_filled_counts_as_placed_and_sends_nothing():
     assert [e.kind for e in decision.effects] == [EventKind.CLOSE_FOUND_AFTER_LOSS]
 
 
+def test_a_close_found_filled_that_freqtrade_never_records_is_looked_at_again_and_said():
+    """A bot killed mid-close: after the restart the order is found filled, but freqtrade never records
+    it (its recovery is skipped while a stop order is open), so the trade stays open. Before, the close
+    was ``closed`` for good and ``custom_exit`` stayed silent forever; now it is looked at again and a
+    position that is gone raises the alert that says how to make freqtrade record it."""
+    found = decide.resolve_lost(placing(), OrderLookup.found(report(OrderState.FILLED, 1.0)), 5.0, config(10))
+    assert not core.may_request_exit(found.state, 5.0 + core.CLOSED_RECHECK_S - 1)
+    assert core.may_request_exit(found.state, 5.0 + core.CLOSED_RECHECK_S)
+    later = 5.0 + core.CLOSED_RECHECK_S
+    decision = decide.confirm_exit(
+        found.state, decide.ExitFacts(7, Decimal(1), "aged_force", later, Decimal(0)), config(10)
+    )
+    assert not decision.send
+    assert [e.advice for e in decision.effects if isinstance(e, core.Notify)] == [Advice.POSITION_GONE]
+
+
 def test_a_lost_response_still_resting_is_looked_up_again_and_never_sent_twice():
     decision = decide.resolve_lost(placing(), OrderLookup.found(report(OrderState.OPEN, 0.0)), 5.0, config(10))
     assert not decision.send and decision.state.status is core.CloseStatus.PLACING
@@ -144,3 +160,14 @@ def test_a_smaller_position_is_said_once_and_a_wait_that_never_ends_escalates_on
         state, decide.ExitFacts(3, Decimal("0.005"), "aged_force", now, Decimal("0.005")), config(10)
     )
     assert matched.send and matched.state.smaller_since is None
+
+
+def test_a_smaller_position_with_the_stop_on_the_exchange_is_closed_at_once():
+    """Issue 15: with a stop order resting on the exchange freqtrade skips its recovery of outside
+    orders, so waiting for it never ends (41 denied exits, no close). The close goes at once (its
+    reduce-only order closes what is there) and the reduction is said once."""
+    facts = decide.ExitFacts(3, Decimal("0.009"), "aged_force", 10.0, Decimal("0.005"), stop_open=True)
+    decision = decide.confirm_exit(core.CloseState(), facts, config(10))
+    assert decision.send and decision.state.status is core.CloseStatus.PLACING
+    assert [e.advice for e in decision.effects if isinstance(e, core.Notify)] == [Advice.POSITION_SMALLER]
+    assert decision.state.smaller_since is None
