@@ -8,6 +8,7 @@ from the internet. Used by the demo, the benchmarks, the chaos rehearsal and the
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,23 @@ def freqtrade_log_config(path: Path) -> dict:
         "handlers": {"file": {"class": "logging.FileHandler", "filename": str(path), "formatter": "standard"}},
         "root": {"handlers": ["file"], "level": "INFO"},
     }
+
+
+def trade_command(config: Path, workdir: Path, datadir: Path, strategy: str, strategy_path: Path) -> list[str]:
+    """``freqtrade trade`` in this interpreter, with its config, user folder, candles and strategy."""
+    return [
+        sys.executable,
+        "-m",
+        "freqtrade",
+        "trade",
+        "--config",
+        str(config),
+        "--userdir",
+        str(workdir),
+        "--datadir",
+        str(datadir),
+        "--strategy-path",
+        str(strategy_path),
+        "--strategy",
+        strategy,
+    ]

@@ -7,12 +7,11 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from robust_plugin.tools import chaos_check as cc
-from robust_plugin.tools.backtest_env import ROOT
+from robust_plugin.tools.backtest_env import ROOT, trade_command
 from robust_plugin.venue.process import stop_process
 
 READY_LINE = "Bot heartbeat"  # freqtrade's worker logs it after the first loop of a (re)started bot
@@ -89,22 +88,7 @@ class Bot:
     """One ``freqtrade trade`` process at a time, restartable."""
 
     def __init__(self, config: Path, workdir: Path, datadir: Path, strategy: str):
-        self.command = [
-            sys.executable,
-            "-m",
-            "freqtrade",
-            "trade",
-            "--config",
-            str(config),
-            "--userdir",
-            str(workdir),
-            "--datadir",
-            str(datadir),
-            "--strategy-path",
-            str(ROOT / "user_data" / "strategies"),
-            "--strategy",
-            strategy,
-        ]
+        self.command = trade_command(config, workdir, datadir, strategy, ROOT / "user_data" / "strategies")
         self.workdir = workdir
         self.proc: subprocess.Popen | None = None
         self.starts = 0

@@ -6,12 +6,11 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from robust_plugin.tools.backtest_env import ROOT, deep_merge, venue_exchange_config
+from robust_plugin.tools.backtest_env import ROOT, deep_merge, trade_command, venue_exchange_config
 from robust_plugin.venue.process import RunningVenue, stop_process
 
 STRATEGIES = Path(__file__).parent / "strategies"
@@ -50,22 +49,7 @@ def venue_state(venue: RunningVenue) -> dict:
 
 
 def _command(config: Path, workdir: Path, datadir: Path, strategy: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "freqtrade",
-        "trade",
-        "--config",
-        str(config),
-        "--userdir",
-        str(workdir),
-        "--datadir",
-        str(datadir),
-        "--strategy-path",
-        str(STRATEGIES),
-        "--strategy",
-        strategy,
-    ]
+    return trade_command(config, workdir, datadir, strategy, STRATEGIES)
 
 
 def run_trade(
