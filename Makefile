@@ -37,7 +37,8 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not rehearsal"
+	$(BIN)/python -m pytest -m rehearsal
 
 lint: $(STAMP)
 	$(BIN)/ruff format .

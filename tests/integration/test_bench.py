@@ -9,7 +9,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from robust_plugin.tools.backtest_env import ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.rehearsal]
 
 
 def test_the_loop_bench_prints_and_writes_its_figures(tmp_path):

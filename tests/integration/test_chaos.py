@@ -11,7 +11,7 @@ import pytest
 
 from robust_plugin.tools.backtest_env import ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.rehearsal]
 
 LOST_ENTRY_RESPONSES = """seed = 5
 
