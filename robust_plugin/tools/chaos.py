@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--matrix: {error}")
         if "--minutes" not in (argv if argv is not None else sys.argv[1:]):
             args.minutes = 2.0
-        return chaos_matrix.run_matrix(args, cells)
+        return chaos_matrix.run_matrix(args, cells, rehearse)
     return run(args)
 
 

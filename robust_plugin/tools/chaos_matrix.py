@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from robust_plugin.tools import chaos_check as cc
 
+Rehearse = Callable[[argparse.Namespace, dict], "list[cc.Row] | None"]
 AXES = {"stop": ("on", "off"), "exit": ("market", "limit"), "addon": ("off", "on")}
 
 
@@ -78,13 +80,12 @@ class CellResult:
         return ["freqtrade exited on its own"] if self.rows is None else cc.broken(self.rows)
 
 
-def run_matrix(args: argparse.Namespace, cells: list[Cell]) -> int:
-    from robust_plugin.tools import chaos
-
+def run_matrix(args: argparse.Namespace, cells: list[Cell], rehearse: Rehearse) -> int:
+    """One rehearsal per cell (``rehearse(args, overrides)``: the chaos runner's), then one row each."""
     results = []
     for number, cell in enumerate(cells, 1):
         print(f"== cell {number}/{len(cells)}: {cell.name} ({args.minutes:g} min)", flush=True)
-        results.append(CellResult(cell, chaos.rehearse(args, cell.overrides())))
+        results.append(CellResult(cell, rehearse(args, cell.overrides())))
     return report(results)
 
 
