@@ -87,9 +87,8 @@ class Engine:
         client_id = params.get(key) or f"venue-{now}-{self.ledger.next_id + 1}"
         if not CLIENT_ID.match(client_id):
             raise errors.invalid_client_id()
-        if (
-            client_id in self.ledger.by_client_id
-        ):  # stricter than Binance (open orders only): never two orders with one id
+        taken = (self.ledger.by_client_id.get(client_id), self.ledger.algo_by_client_id.get(client_id))
+        if any(o is not None and o.open for o in taken):  # unique among open orders only, as on Binance
             raise errors.duplicate_client_id()
         return client_id
 
@@ -262,7 +261,7 @@ class Engine:
             except ValueError:
                 raise errors.bad_value("algoId") from None
         else:
-            algo = self.ledger.by_client_id.get(client_id or "")
+            algo = self.ledger.algo_by_client_id.get(client_id or "")
         if isinstance(algo, AlgoOrder):
             return algo
         raise errors.unknown_order()

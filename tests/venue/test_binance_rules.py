@@ -1,0 +1,112 @@
+"""Binance USD-M's documented rules, each probed with a raw signed request against a running venue.
+
+Every test is one row of a behaviour table: the Binance code, the condition that provokes it, the
+answer Binance documents (https://developers.binance.com/docs/derivatives/usds-margined-futures).
+The requests are built and signed by hand (no ccxt), so the rule under test is the venue's, not a
+client's; parameters a client would add on its own are left out on purpose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+import pytest
+
+from robust_plugin.venue.process import RunningVenue, run_venue
+from tests.venue.conftest import API_KEY, API_SECRET, Control
+
+PRICE = 50_000  # BTCUSDT pinned: bid 50000.0, ask 50000.1, mark 50000
+LIMIT = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "quantity": "0.01",
+    "price": "45000",
+    "timeInForce": "GTC",
+}
+MARKET = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01", "newOrderRespType": "RESULT"}
+
+
+class Answer:
+    def __init__(self, status: int, headers, body: str):
+        self.status, self.headers, self.text = status, headers, body
+        self.json = json.loads(body) if body else None
+
+    @property
+    def code(self) -> int | None:
+        return self.json.get("code") if isinstance(self.json, dict) else None
+
+    def __repr__(self) -> str:
+        return f"{self.status} {self.text[:300]}"
+
+
+def send(venue: RunningVenue, method: str, path: str, params: dict | None = None, signed: bool = True) -> Answer:
+    """One request as a hand-written Binance client sends it: query string, HMAC-SHA256 signature."""
+    params = dict(params or {})
+    query = urlencode(params)
+    if signed:
+        query = urlencode({**params, "timestamp": int(time.time() * 1000)})
+        query += "&signature=" + hmac.new(API_SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"{venue.base_url}{path}?{query}", method=method)
+    if signed:
+        request.add_header("X-MBX-APIKEY", API_KEY)
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=venue.ssl_context) as response:
+            return Answer(response.status, response.headers, response.read().decode())
+    except urllib.error.HTTPError as refusal:
+        return Answer(refusal.code, refusal.headers, refusal.read().decode())
+
+
+@pytest.fixture(scope="module")
+def rules_venue(venue_datadir):
+    with run_venue(venue_datadir, api_key=API_KEY, api_secret=API_SECRET) as venue:
+        Control(venue).price("BTCUSDT", PRICE)
+        yield venue
+
+
+@pytest.fixture
+def v(rules_venue):
+    """The venue, flat and without open orders after the test."""
+    yield rules_venue
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        send(rules_venue, "DELETE", "/fapi/v1/allOpenOrders", {"symbol": symbol})
+        for algo in send(rules_venue, "GET", "/fapi/v1/openAlgoOrders", {"symbol": symbol}).json:
+            send(rules_venue, "DELETE", "/fapi/v1/algoOrder", {"algoId": algo["algoId"]})
+        for row in send(rules_venue, "GET", "/fapi/v2/positionRisk", {"symbol": symbol}).json:
+            amount = float(row["positionAmt"])
+            if amount:
+                close = {"symbol": symbol, "side": "SELL" if amount > 0 else "BUY", "type": "MARKET"}
+                send(
+                    rules_venue, "POST", "/fapi/v1/order", close | {"quantity": str(abs(amount)), "reduceOnly": "true"}
+                )
+
+
+def order(v, **changes) -> Answer:
+    return send(v, "POST", "/fapi/v1/order", {k: x for k, x in {**LIMIT, **changes}.items() if x is not None})
+
+
+# -- -4116: clientOrderId unique among OPEN orders only -------------------------------------------
+def test_4116_reusing_the_id_of_an_open_order_is_refused(v):
+    assert order(v, newClientOrderId="rule-open").status == 200
+    refused = order(v, newClientOrderId="rule-open")
+    assert (refused.status, refused.json) == (400, {"code": -4116, "msg": "ClientOrderId is duplicated."})
+
+
+def test_4116_reusing_the_id_of_a_done_order_is_accepted_and_lookups_find_the_newest(v):
+    first = order(v, newClientOrderId="rule-reuse").json
+    send(v, "DELETE", "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": first["orderId"]})
+    second = order(v, newClientOrderId="rule-reuse", price="44000")
+    assert second.status == 200, second
+    assert second.json["orderId"] != first["orderId"]
+    found = send(v, "GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "rule-reuse"}).json
+    assert (found["orderId"], found["status"], found["price"]) == (second.json["orderId"], "NEW", "44000")
+    filled = order(v, type="MARKET", price=None, timeInForce=None, newClientOrderId="rule-filled").json
+    assert filled["status"] in ("NEW", "FILLED")
+    again = order(v, newClientOrderId="rule-filled")  # the first one filled at once: the id is free
+    assert again.status == 200, again
