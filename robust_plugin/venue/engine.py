@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
-from robust_plugin.venue import errors
+from robust_plugin.venue import binance_rules, errors
 from robust_plugin.venue.account import ZERO, AlgoOrder, Income, Ledger, Order, Position
 from robust_plugin.venue.markets import MarketSpec
 from robust_plugin.venue.prices import PriceReplay
@@ -158,6 +158,8 @@ class Engine:
         bid, ask = self.bid_ask(spec.symbol, now)
         reference = ask if side == "BUY" else bid
         self._check_filters(spec, qty, price, order_type == "MARKET", reduce_only, reference)
+        if price is not None:
+            binance_rules.percent_price(spec, side, price, self.price(spec.symbol, now))
         client_id = self._client_id(params, "newClientOrderId", now)
         if reduce_only:
             qty = self._reduce_only_qty(spec.symbol, side, qty)

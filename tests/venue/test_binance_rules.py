@@ -110,3 +110,33 @@ def test_4116_reusing_the_id_of_a_done_order_is_accepted_and_lookups_find_the_ne
     assert filled["status"] in ("NEW", "FILLED")
     again = order(v, newClientOrderId="rule-filled")  # the first one filled at once: the id is free
     assert again.status == 200, again
+
+
+# -- PERCENT_PRICE: -4016 / -4024 ------------------------------------------------------------------
+def test_percent_price_filter_is_published(v):
+    info = send(v, "GET", "/fapi/v1/exchangeInfo", signed=False).json
+    btc = next(s for s in info["symbols"] if s["symbol"] == "BTCUSDT")
+    rule = next(f for f in btc["filters"] if f["filterType"] == "PERCENT_PRICE")
+    assert rule == {
+        "filterType": "PERCENT_PRICE",
+        "multiplierUp": "1.0500",
+        "multiplierDown": "0.9500",
+        "multiplierDecimal": "4",
+    }
+
+
+@pytest.mark.parametrize(
+    ("side", "price", "status", "answer"),
+    [
+        ("BUY", "52500.1", 400, {"code": -4016, "msg": "Limit price can't be higher than 52500.0."}),
+        ("BUY", "52500.0", 200, None),  # at the cap: accepted (and fills at once, it crosses the ask)
+        ("SELL", "47499.9", 400, {"code": -4024, "msg": "Limit price can't be lower than 47500.0."}),
+        ("SELL", "55000", 200, None),  # a sell above the mark is not limited by multiplierUp
+        ("BUY", "40000", 200, None),  # nor a buy below the mark by multiplierDown
+    ],
+)
+def test_4016_4024_limit_price_outside_percent_price_of_the_mark(v, side, price, status, answer):
+    got = order(v, side=side, price=price)
+    assert got.status == status, got
+    if answer:
+        assert got.json == answer

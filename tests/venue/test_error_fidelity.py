@@ -120,6 +120,8 @@ CASES = [
     Case("quantity above market max", -4005, order(type="MARKET", price=None, timeInForce=None, quantity="500")),
     Case("price tick", -4014, order(price="25000.05")),
     Case("client order id invalid", -4015, order(newClientOrderId="not valid!")),
+    Case("limit buy above PERCENT_PRICE", -4016, order(price="60000")),
+    Case("limit sell below PERCENT_PRICE", -4024, order(side="SELL", price="40000")),
     Case("leverage", -4028, api("fapiPrivatePostLeverage", symbol="BTCUSDT", leverage=1000)),
     Case("margin type unchanged", -4046, api("fapiPrivatePostMarginType", symbol="BTCUSDT", marginType="ISOLATED")),
     Case("position side unchanged", -4059, api("fapiPrivatePostPositionSideDual", dualSidePosition="false")),
