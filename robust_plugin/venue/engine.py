@@ -220,6 +220,7 @@ class Engine:
         triggers_now = self._triggered(order_type, side, trigger, bid, ask)
         if triggers_now:
             raise errors.VenueError(-2021, "Order would immediately trigger.")
+        binance_rules.algo_order_room(self, spec.symbol)
         algo = AlgoOrder(
             self.ledger.new_id(),
             self._client_id(params, "clientAlgoId", now),

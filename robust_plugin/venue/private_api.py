@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from robust_plugin.venue import errors
+from robust_plugin.venue import binance_rules, errors
 from robust_plugin.venue.account import ZERO
 from robust_plugin.venue.public_api import _int
 from robust_plugin.venue.venue import Venue
@@ -318,10 +318,9 @@ def set_leverage(venue: Venue, params: dict):
     leverage = _int(params, "leverage")
     if leverage is None:
         raise errors.missing("leverage")
-    if not 1 <= leverage <= 125:
-        raise errors.VenueError(-4028, f"Leverage {leverage} is not valid")
+    cap = binance_rules.leverage_allowed(venue.engine.spec(symbol), leverage)
     venue.engine.ledger.leverage[symbol] = leverage
-    return {"leverage": leverage, "maxNotionalValue": "1000000", "symbol": symbol}
+    return {"leverage": leverage, "maxNotionalValue": str(cap), "symbol": symbol}
 
 
 def set_margin_type(venue: Venue, params: dict):
@@ -334,6 +333,7 @@ def set_margin_type(venue: Venue, params: dict):
         and symbol in venue.engine.ledger.margin_type
     ):
         raise errors.VenueError(-4046, "No need to change margin type.")
+    binance_rules.margin_type_change(venue.engine, symbol)
     venue.engine.ledger.margin_type[symbol] = margin_type
     return {"code": 200, "msg": "success"}
 
@@ -354,30 +354,8 @@ def multi_assets(venue: Venue, params: dict):
 
 def leverage_bracket(venue: Venue, params: dict):
     symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
-    brackets = [
-        (125, 0, 50_000, "0.004", 0),
-        (100, 50_000, 600_000, "0.005", 50),
-        (50, 600_000, 3_000_000, "0.01", 3050),
-        (20, 3_000_000, 12_000_000, "0.025", 48050),
-        (10, 12_000_000, 70_000_000, "0.05", 348050),
-    ]
     return [
-        {
-            "symbol": s,
-            "notionalCoef": 1.0,
-            "brackets": [
-                {
-                    "bracket": i + 1,
-                    "initialLeverage": lev,
-                    "notionalCap": cap,
-                    "notionalFloor": floor,
-                    "maintMarginRatio": float(mmr),
-                    "cum": cum,
-                }
-                for i, (lev, floor, cap, mmr, cum) in enumerate(brackets)
-            ],
-        }
-        for s in symbols
+        {"symbol": s, "notionalCoef": 1.0, "brackets": binance_rules.brackets(venue.engine.spec(s))} for s in symbols
     ]
 
 

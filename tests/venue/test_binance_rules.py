@@ -74,7 +74,8 @@ def rules_venue(venue_datadir):
 def v(rules_venue):
     """The venue, flat and without open orders after the test."""
     yield rules_venue
-    for symbol in ("BTCUSDT", "ETHUSDT"):
+    for symbol in ("BTCUSDT", "SOLUSDT"):
+        send(rules_venue, "POST", "/fapi/v1/leverage", {"symbol": symbol, "leverage": 20})
         send(rules_venue, "DELETE", "/fapi/v1/allOpenOrders", {"symbol": symbol})
         for algo in send(rules_venue, "GET", "/fapi/v1/openAlgoOrders", {"symbol": symbol}).json:
             send(rules_venue, "DELETE", "/fapi/v1/algoOrder", {"algoId": algo["algoId"]})
@@ -140,3 +141,81 @@ def test_4016_4024_limit_price_outside_percent_price_of_the_mark(v, side, price,
     assert got.status == status, got
     if answer:
         assert got.json == answer
+
+
+# -- -4048 / -4046: margin type -------------------------------------------------------------------
+def margin_type(v, margin: str, symbol: str = "BTCUSDT") -> Answer:
+    return send(v, "POST", "/fapi/v1/marginType", {"symbol": symbol, "marginType": margin})
+
+
+def test_4048_margin_type_cannot_change_with_a_position_or_open_orders(v):
+    busy = {"code": -4048, "msg": "Margin type cannot be changed if there exists position."}
+    assert order(v, type="MARKET", price=None, timeInForce=None).status == 200  # a position
+    assert margin_type(v, "CROSSED").json == busy
+    order(v, side="SELL", type="MARKET", price=None, timeInForce=None, reduceOnly="true")
+    assert order(v).status == 200  # no position, an open order
+    assert margin_type(v, "CROSSED").json == busy
+    send(v, "DELETE", "/fapi/v1/allOpenOrders", {"symbol": "BTCUSDT"})
+    assert margin_type(v, "CROSSED").json == {"code": 200, "msg": "success"}  # flat and no orders
+    assert margin_type(v, "CROSSED").json == {"code": -4046, "msg": "No need to change margin type."}
+    assert order(v).status == 200
+    assert margin_type(v, "CROSSED").json["code"] == -4046  # nothing to change comes first
+    assert margin_type(v, "ISOLATED").json == busy
+    send(v, "DELETE", "/fapi/v1/allOpenOrders", {"symbol": "BTCUSDT"})
+    assert margin_type(v, "ISOLATED").json == {"code": 200, "msg": "success"}
+
+
+# -- -4045: MAX_NUM_ALGO_ORDERS -------------------------------------------------------------------
+def stop(v, trigger: str) -> Answer:
+    params = {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET", "algoType": "CONDITIONAL"}
+    return send(v, "POST", "/fapi/v1/algoOrder", params | {"triggerPrice": trigger, "closePosition": "true"})
+
+
+def test_4045_the_11th_open_conditional_order_on_a_symbol_is_refused(v):
+    info = send(v, "GET", "/fapi/v1/exchangeInfo", signed=False).json
+    btc = next(s for s in info["symbols"] if s["symbol"] == "BTCUSDT")
+    assert {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10} in btc["filters"]
+    placed = [stop(v, str(40_000 + i)) for i in range(10)]
+    assert all(a.status == 200 for a in placed), placed
+    assert stop(v, "39000").json == {"code": -4045, "msg": "Reach max stop order limit."}
+    send(v, "DELETE", "/fapi/v1/algoOrder", {"algoId": placed[0].json["algoId"]})
+    assert stop(v, "39000").status == 200  # a place is free again
+
+
+# -- -4028: leverage above the symbol's brackets --------------------------------------------------
+def test_leverage_brackets_are_per_symbol(v):
+    rows = {r["symbol"]: r["brackets"] for r in send(v, "GET", "/fapi/v1/leverageBracket").json}
+    assert rows["BTCUSDT"][0]["initialLeverage"] == 125
+    assert rows["SOLUSDT"][0]["initialLeverage"] == 75
+    for brackets in rows.values():
+        for lower, upper in zip(brackets, brackets[1:], strict=False):
+            assert upper["notionalFloor"] == lower["notionalCap"]
+            assert upper["initialLeverage"] < lower["initialLeverage"]
+            # cum makes the maintenance margin continuous at the bracket boundary
+            at_cap = lower["notionalCap"] * lower["maintMarginRatio"] - lower["cum"]
+            assert upper["notionalFloor"] * upper["maintMarginRatio"] - upper["cum"] == pytest.approx(at_cap)
+    one = send(v, "GET", "/fapi/v1/leverageBracket", {"symbol": "SOLUSDT"}).json
+    assert one == [{"symbol": "SOLUSDT", "notionalCoef": 1.0, "brackets": rows["SOLUSDT"]}]
+
+
+@pytest.mark.parametrize(
+    ("symbol", "leverage", "answer"),
+    [
+        ("BTCUSDT", 125, {"leverage": 125, "maxNotionalValue": "50000", "symbol": "BTCUSDT"}),
+        ("BTCUSDT", 126, {"code": -4028, "msg": "Leverage 126 is not valid"}),
+        ("SOLUSDT", 75, {"leverage": 75, "maxNotionalValue": "10000", "symbol": "SOLUSDT"}),
+        ("SOLUSDT", 76, {"code": -4028, "msg": "Leverage 76 is not valid"}),
+        ("SOLUSDT", 0, {"code": -4028, "msg": "Leverage 0 is not valid"}),
+        ("SOLUSDT", 20, {"leverage": 20, "maxNotionalValue": "2000000", "symbol": "SOLUSDT"}),
+    ],
+)
+def test_4028_leverage_above_the_symbols_max_is_refused(v, symbol, leverage, answer):
+    assert send(v, "POST", "/fapi/v1/leverage", {"symbol": symbol, "leverage": leverage}).json == answer
+
+
+def test_small_caps_get_lower_brackets():
+    from robust_plugin.venue import binance_rules
+    from robust_plugin.venue.markets import _spec
+
+    assert binance_rules.brackets(_spec("AVAX", "USDT", "perpetual", 28.0))[0]["initialLeverage"] == 50
+    assert binance_rules.brackets(_spec("PEPE", "USDT", "perpetual", 0.00001))[0]["initialLeverage"] == 20
