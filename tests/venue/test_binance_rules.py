@@ -219,3 +219,51 @@ def test_small_caps_get_lower_brackets():
 
     assert binance_rules.brackets(_spec("AVAX", "USDT", "perpetual", 28.0))[0]["initialLeverage"] == 50
     assert binance_rules.brackets(_spec("PEPE", "USDT", "perpetual", 0.00001))[0]["initialLeverage"] == 20
+
+
+# -- request weights: X-MBX-USED-WEIGHT-1M, order counts, -1003 as 429 then 418 ------------------
+def test_every_answer_carries_the_used_weight_and_orders_their_counts(v):
+    before = int(send(v, "GET", "/fapi/v1/time", signed=False).headers["X-MBX-USED-WEIGHT-1M"])
+    risk = send(v, "GET", "/fapi/v2/positionRisk")  # weight 5
+    used = int(risk.headers["X-MBX-USED-WEIGHT-1M"])
+    assert used == before + 5 or used == 5  # unless a new minute began in between
+    assert "X-MBX-ORDER-COUNT-1M" not in risk.headers
+    placed = order(v)
+    assert int(placed.headers["X-MBX-ORDER-COUNT-10S"]) >= 1
+    assert int(placed.headers["X-MBX-ORDER-COUNT-1M"]) >= 1
+    refused = order(v, price="1e9")  # refusals are counted and answered with the counts too
+    assert refused.status == 400 and "X-MBX-USED-WEIGHT-1M" in refused.headers
+
+
+def test_weights_follow_binances_endpoint_pages():
+    from robust_plugin.venue.weights import weight
+
+    assert weight("GET", "/fapi/v1/klines", {"limit": "99"}) == 1
+    assert weight("GET", "/fapi/v1/klines", {}) == 5  # default limit 500
+    assert weight("GET", "/fapi/v1/klines", {"limit": "1500"}) == 10
+    assert weight("GET", "/fapi/v1/depth", {"limit": "1000"}) == 20
+    assert weight("GET", "/fapi/v1/openOrders", {"symbol": "BTCUSDT"}) == 1
+    assert weight("GET", "/fapi/v1/openOrders", {}) == 40
+    assert weight("POST", "/fapi/v1/order", {}) == 0
+    assert weight("GET", "/fapi/v1/income", {}) == 30
+    assert weight("GET", "/api/v3/exchangeInfo", {}) == 0  # spot counts on spot's limit
+
+
+def test_1003_over_the_weight_limit_is_429_then_418_for_a_client_that_keeps_going(venue_datadir):
+    extra = ["--weight-limit", "30"]
+    with run_venue(venue_datadir, api_key=API_KEY, api_secret=API_SECRET, extra_args=extra) as limited:
+        if time.time() % 60 > 50:  # the minute must not roll over between the requests below
+            time.sleep(61 - time.time() % 60)
+        answers = [send(limited, "GET", "/fapi/v2/positionRisk") for _ in range(6)]  # 6 x 5 = 30: within
+        assert [a.status for a in answers] == [200] * 6
+        assert answers[-1].headers["X-MBX-USED-WEIGHT-1M"] == "30"
+        over = send(limited, "GET", "/fapi/v1/time", signed=False)
+        assert (over.status, over.code) == (429, -1003), over
+        assert "current limit of IP(127.0.0.1) is 30 requests per minute" in over.json["msg"]
+        assert 1 <= int(over.headers["Retry-After"]) <= 60
+        banned = send(limited, "GET", "/fapi/v1/time", signed=False)  # did not wait: banned
+        assert (banned.status, banned.code) == (418, -1003), banned
+        assert banned.json["msg"].startswith("Way too many requests; IP(127.0.0.1) banned until ")
+        assert 60 < int(banned.headers["Retry-After"]) <= 120
+        still = send(limited, "GET", "/fapi/v2/balance")
+        assert (still.status, still.code) == (418, -1003)
