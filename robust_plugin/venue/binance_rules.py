@@ -109,3 +109,18 @@ def leverage_allowed(spec: MarketSpec, leverage: int) -> int:
     if not 1 <= leverage <= rows[0]["initialLeverage"]:
         raise VenueError(-4028, f"Leverage {leverage} is not valid")
     return max(b["notionalCap"] for b in rows if b["initialLeverage"] >= leverage)
+
+
+def order_answer(result: dict, params: dict) -> dict:
+    """``POST /fapi/v1/order`` answers the order as placed (ACK, Binance's default for futures) unless
+    ``newOrderRespType=RESULT`` asks for its state after matching (ccxt always asks for RESULT)."""
+    if str(params.get("newOrderRespType", "ACK")).upper() == "RESULT":
+        return result
+    return result | {
+        "status": "NEW",
+        "avgPrice": "0.00",
+        "executedQty": "0",
+        "cumQty": "0",
+        "cumQuote": "0.00000",
+        "updateTime": result["time"],
+    }

@@ -210,7 +210,7 @@ def new_order(venue: Venue, params: dict):
         venue.scheduled.append((venue.now_ms() + delay, "liquidate", order.symbol))
         if delay == 0:
             venue.tick()
-    return order.binance()
+    return binance_rules.order_answer(order.binance(), params)
 
 
 def _find(venue: Venue, params: dict):

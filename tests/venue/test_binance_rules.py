@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import pytest
 
 from robust_plugin.venue.process import RunningVenue, run_venue
-from tests.venue.conftest import API_KEY, API_SECRET, Control
+from tests.venue.conftest import API_KEY, API_SECRET, BTC, Control, make_client
 
 PRICE = 50_000  # BTCUSDT pinned: bid 50000.0, ask 50000.1, mark 50000
 LIMIT = {
@@ -267,3 +267,22 @@ def test_1003_over_the_weight_limit_is_429_then_418_for_a_client_that_keeps_goin
         assert 60 < int(banned.headers["Retry-After"]) <= 120
         still = send(limited, "GET", "/fapi/v2/balance")
         assert (still.status, still.code) == (418, -1003)
+
+
+# -- newOrderRespType: ACK by default -------------------------------------------------------------
+def test_an_order_without_newOrderRespType_is_answered_ack(v):
+    ack = order(v, type="MARKET", price=None, timeInForce=None, newClientOrderId="rule-ack")
+    assert ack.status == 200, ack
+    assert (ack.json["status"], ack.json["executedQty"], ack.json["cumQuote"]) == ("NEW", "0", "0.00000")
+    assert ack.json["clientOrderId"] == "rule-ack" and ack.json["updateTime"] == ack.json["time"]
+    after = send(v, "GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": ack.json["orderId"]}).json
+    assert (after["status"], after["executedQty"]) == ("FILLED", "0.01")  # it did fill; ACK just does not say
+    result = order(v, side="SELL", type="MARKET", price=None, timeInForce=None, newOrderRespType="RESULT")
+    assert (result.json["status"], result.json["executedQty"]) == ("FILLED", "0.01")
+
+
+def test_ccxt_asks_for_result_on_every_futures_order(rules_venue):
+    """freqtrade's orders go through ccxt, which sends RESULT: the ACK default does not reach them."""
+    client = make_client(rules_venue)
+    for kind, price in (("market", None), ("limit", 45_000)):
+        assert client.create_order_request(BTC, kind, "buy", 0.01, price)["newOrderRespType"] == "RESULT"
