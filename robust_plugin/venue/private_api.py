@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from robust_plugin.venue import binance_rules, errors
+from robust_plugin.venue import binance_rules, binance_views, errors
 from robust_plugin.venue.account import ZERO
 from robust_plugin.venue.public_api import _int
 from robust_plugin.venue.venue import Venue
@@ -52,19 +52,18 @@ def _asset(venue: Venue) -> dict:
 
 def balance(venue: Venue, params: dict):
     asset = _asset(venue)
-    return [
-        {
-            "accountAlias": "venue",
-            "asset": "USDT",
-            "balance": asset["walletBalance"],
-            "crossWalletBalance": asset["crossWalletBalance"],
-            "crossUnPnl": "0",
-            "availableBalance": asset["availableBalance"],
-            "maxWithdrawAmount": asset["maxWithdrawAmount"],
-            "marginAvailable": True,
-            "updateTime": asset["updateTime"],
-        }
-    ]
+    usdt = {
+        "accountAlias": "venue",
+        "asset": "USDT",
+        "balance": asset["walletBalance"],
+        "crossWalletBalance": asset["crossWalletBalance"],
+        "crossUnPnl": "0",
+        "availableBalance": asset["availableBalance"],
+        "maxWithdrawAmount": asset["maxWithdrawAmount"],
+        "marginAvailable": True,
+        "updateTime": asset["updateTime"],
+    }
+    return binance_views.balances(usdt)
 
 
 def account(venue: Venue, params: dict):
@@ -133,9 +132,17 @@ def _position(venue: Venue, symbol: str, now: int) -> dict:
 
 
 def position_risk(venue: Venue, params: dict):
+    """v3: the open positions only."""
     symbol = venue.engine.spec(params["symbol"]).symbol if params.get("symbol") else None
     now = venue.now_ms()
-    return [_position(venue, s, now) for s in _visible(venue, symbol)]
+    return [binance_views.position_v3(venue.engine, _position(venue, s, now)) for s in _visible(venue, symbol)]
+
+
+def position_risk_v2(venue: Venue, params: dict):
+    """v2: a row per symbol, zeros where there is no position."""
+    symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
+    now = venue.now_ms()
+    return [binance_views.position_v2(venue.engine, _position(venue, s, now)) for s in symbols]
 
 
 def _order_fault_checks(venue: Venue, params: dict, endpoint: str) -> dict:
@@ -416,7 +423,7 @@ ROUTES = [
     ("GET", "/fapi/v3/balance", "balance", balance),
     ("GET", "/fapi/v2/account", "account", account),
     ("GET", "/fapi/v3/account", "account", account),
-    ("GET", "/fapi/v2/positionRisk", "positionRisk", position_risk),
+    ("GET", "/fapi/v2/positionRisk", "positionRisk", position_risk_v2),
     ("GET", "/fapi/v3/positionRisk", "positionRisk", position_risk),
     ("POST", "/fapi/v1/order", "order.new", new_order),
     ("GET", "/fapi/v1/order", "order.query", query_order),

@@ -286,3 +286,44 @@ def test_ccxt_asks_for_result_on_every_futures_order(rules_venue):
     client = make_client(rules_venue)
     for kind, price in (("market", None), ("limit", 45_000)):
         assert client.create_order_request(BTC, kind, "buy", 0.01, price)["newOrderRespType"] == "RESULT"
+
+
+# -- positionRisk v2 / v3, balance ----------------------------------------------------------------
+def test_position_risk_v2_lists_every_symbol_v3_only_open_positions(v):
+    assert order(v, type="MARKET", price=None, timeInForce=None, quantity="0.5").status == 200  # 25k notional
+    v2 = {r["symbol"]: r for r in send(v, "GET", "/fapi/v2/positionRisk").json}
+    info = send(v, "GET", "/fapi/v1/exchangeInfo", signed=False).json
+    assert set(v2) == {s["symbol"] for s in info["symbols"]}
+    assert v2["SOLUSDT"]["positionAmt"] == "0" and v2["SOLUSDT"]["leverage"] == "20"
+    assert float(v2["BTCUSDT"]["positionAmt"]) == 0.5
+    assert {"leverage", "marginType", "maxNotionalValue", "isAutoAddMargin"} <= set(v2["BTCUSDT"])
+    assert "maintMargin" not in v2["BTCUSDT"]
+    assert len(send(v, "GET", "/fapi/v2/positionRisk", {"symbol": "SOLUSDT"}).json) == 1
+    v3 = send(v, "GET", "/fapi/v3/positionRisk").json
+    assert [r["symbol"] for r in v3] == ["BTCUSDT"]
+    assert not {"leverage", "marginType", "maxNotionalValue"} & set(v3[0])
+    notional = abs(float(v3[0]["notional"]))
+    assert notional == pytest.approx(25_000, rel=0.01)
+    # bracket 1 of BTCUSDT: up to 50k notional, maintenance rate 0.4 %, cum 0
+    assert float(v3[0]["maintMargin"]) == pytest.approx(notional * 0.004)
+    assert send(v, "GET", "/fapi/v3/positionRisk", {"symbol": "SOLUSDT"}).json == []
+
+
+def test_maint_margin_uses_the_bracket_of_the_notional():
+    from decimal import Decimal
+
+    from robust_plugin.venue import binance_rules
+    from robust_plugin.venue.markets import _spec
+
+    btc = _spec("BTC", "USDT", "perpetual", 50_000.0)
+    assert binance_rules.maint_margin(btc, Decimal(-100_000)) == Decimal("450")  # 100k x 0.5 % - 50
+    assert binance_rules.maint_margin(btc, Decimal(0)) == 0
+
+
+@pytest.mark.parametrize("path", ["/fapi/v2/balance", "/fapi/v3/balance"])
+def test_balance_lists_every_margin_asset(v, path):
+    rows = {r["asset"]: r for r in send(v, "GET", path).json}
+    assert {"USDT", "USDC", "BNB", "BTC", "ETH", "FDUSD"} <= set(rows)
+    assert float(rows["USDT"]["balance"]) > 0
+    assert rows["BTC"]["balance"] == rows["BTC"]["availableBalance"] == "0.00000000"
+    assert set(rows["BTC"]) == set(rows["USDT"])
