@@ -82,3 +82,58 @@ def balances(usdt: dict) -> list[dict]:
         zero = {key: ("0.00000000" if isinstance(value, str) else value) for key, value in usdt.items()}
         rows.append(zero | {"accountAlias": usdt["accountAlias"], "asset": asset, "marginAvailable": True})
     return rows
+
+
+def funding_info(engine) -> list[dict]:
+    """``/fapi/v1/fundingInfo``: Binance's funding caps and interval per symbol."""
+    return [
+        {
+            "symbol": symbol,
+            "adjustedFundingRateCap": "0.02000000",
+            "adjustedFundingRateFloor": "-0.02000000",
+            "fundingIntervalHours": 8,
+            "disclaimer": False,
+        }
+        for symbol in sorted(engine.markets)
+    ]
+
+
+def agg_trades(engine, symbol: str, now: int, start: int | None, end: int | None, limit: int) -> list[dict]:
+    """``/fapi/v1/aggTrades``: recent trades at the replayed price, one a second, the most recent last
+    (from ``start`` on when it is given), in Binance's compact shape."""
+    spec = engine.spec(symbol)
+    end = min(end if end is not None else now, now)
+    times = range(start, end + 1, 1000) if start is not None else range(end - (limit - 1) * 1000, end + 1, 1000)
+    times = list(times)[:limit] if start is not None else list(times)
+    rows = []
+    for t in times:
+        trade_id = t // 1000
+        rows.append(
+            {
+                "a": trade_id,
+                "p": str(engine.price(symbol, t)),
+                "q": str(spec.min_qty * (1 + trade_id % 5)),
+                "f": trade_id * 3,
+                "l": trade_id * 3 + trade_id % 3,
+                "T": t,
+                "m": trade_id % 2 == 0,
+            }
+        )
+    return rows
+
+
+def symbol_config(engine, symbols: list[str]) -> list[dict]:
+    """``/fapi/v1/symbolConfig``: the account's margin type and leverage per symbol."""
+    rows = []
+    for symbol in symbols:
+        leverage = engine.leverage(symbol)
+        rows.append(
+            {
+                "symbol": symbol,
+                "marginType": engine.ledger.margin_type.get(symbol, "ISOLATED"),
+                "isAutoAddMargin": "false",
+                "leverage": leverage,
+                "maxNotionalValue": str(binance_rules.leverage_allowed(engine.spec(symbol), leverage)),
+            }
+        )
+    return rows

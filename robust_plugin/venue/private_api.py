@@ -366,6 +366,11 @@ def leverage_bracket(venue: Venue, params: dict):
     ]
 
 
+def symbol_config(venue: Venue, params: dict):
+    symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
+    return binance_views.symbol_config(venue.engine, symbols)
+
+
 def commission_rate(venue: Venue, params: dict):
     symbol = venue.engine.spec(params.get("symbol")).symbol
     return {
@@ -445,4 +450,5 @@ ROUTES = [
     ("GET", "/fapi/v1/multiAssetsMargin", "multiAssetsMargin", multi_assets),
     ("GET", "/fapi/v1/leverageBracket", "leverageBracket", leverage_bracket),
     ("GET", "/fapi/v1/commissionRate", "account", commission_rate),
+    ("GET", "/fapi/v1/symbolConfig", "account", symbol_config),
 ]

@@ -327,3 +327,42 @@ def test_balance_lists_every_margin_asset(v, path):
     assert float(rows["USDT"]["balance"]) > 0
     assert rows["BTC"]["balance"] == rows["BTC"]["availableBalance"] == "0.00000000"
     assert set(rows["BTC"]) == set(rows["USDT"])
+
+
+# -- market data: klines before the first candle, fundingInfo, aggTrades, symbolConfig -------------
+def test_klines_from_before_the_first_candle_start_at_the_first_candle(v):
+    params = {"symbol": "BTCUSDT", "interval": "1h", "limit": 3}
+    newest = send(v, "GET", "/fapi/v1/klines", {**params, "limit": 1500}, signed=False).json
+    first = send(v, "GET", "/fapi/v1/klines", {**params, "startTime": 0}, signed=False).json
+    assert len(first) == 3, first
+    assert first[0][0] <= newest[0][0]  # the first candle the venue has, not a later one
+    assert [r[0] for r in first] == [first[0][0] + i * 3_600_000 for i in range(3)]
+    before = send(v, "GET", "/fapi/v1/klines", {**params, "startTime": first[0][0] - 86_400_000}, signed=False)
+    assert before.json == first
+
+
+def test_funding_info_and_agg_trades(v):
+    info = send(v, "GET", "/fapi/v1/fundingInfo", signed=False).json
+    assert {"symbol": "BTCUSDT", "fundingIntervalHours": 8}.items() <= next(
+        r for r in info if r["symbol"] == "BTCUSDT"
+    ).items()
+    trades = send(v, "GET", "/fapi/v1/aggTrades", {"symbol": "BTCUSDT", "limit": 5}, signed=False)
+    assert trades.status == 200 and len(trades.json) == 5
+    assert set(trades.json[0]) == {"a", "p", "q", "f", "l", "T", "m"}
+    assert [t["T"] for t in trades.json] == sorted(t["T"] for t in trades.json)
+    assert float(trades.json[-1]["p"]) == PRICE
+    assert trades.headers["X-MBX-USED-WEIGHT-1M"]
+    bad = send(v, "GET", "/fapi/v1/aggTrades", {"symbol": "BTCUSDT", "limit": 5000}, signed=False)
+    assert bad.code == -1130
+
+
+def test_symbol_config_shows_margin_type_and_leverage(v):
+    assert send(v, "POST", "/fapi/v1/leverage", {"symbol": "SOLUSDT", "leverage": 10}).status == 200
+    [row] = send(v, "GET", "/fapi/v1/symbolConfig", {"symbol": "SOLUSDT"}).json
+    assert row == {
+        "symbol": "SOLUSDT",
+        "marginType": "ISOLATED",
+        "isAutoAddMargin": "false",
+        "leverage": 10,
+        "maxNotionalValue": "4000000",
+    }
