@@ -340,7 +340,8 @@ def set_margin_type(venue: Venue, params: dict):
         and symbol in venue.engine.ledger.margin_type
     ):
         raise errors.VenueError(-4046, "No need to change margin type.")
-    binance_rules.margin_type_change(venue.engine, symbol)
+    if venue.engine.ledger.margin_type.get(symbol, "ISOLATED") != margin_type:  # a change, not a first setting
+        binance_rules.margin_type_change(venue.engine, symbol)
     venue.engine.ledger.margin_type[symbol] = margin_type
     return {"code": 200, "msg": "success"}
 

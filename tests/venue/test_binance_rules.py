@@ -165,6 +165,14 @@ def test_4048_margin_type_cannot_change_with_a_position_or_open_orders(v):
     assert margin_type(v, "ISOLATED").json == {"code": 200, "msg": "success"}
 
 
+def test_setting_the_margin_type_it_already_has_is_no_change_even_with_a_position(v):
+    """The venue's symbols start ISOLATED: freqtrade's first "isolated" on a symbol changes nothing, so
+    a position opened from outside before it does not make it -4048."""
+    assert order(v, symbol="SOLUSDT", type="MARKET", price=None, timeInForce=None, quantity="1").status == 200
+    assert margin_type(v, "ISOLATED", "SOLUSDT").json == {"code": 200, "msg": "success"}
+    assert margin_type(v, "CROSSED", "SOLUSDT").json["code"] == -4048
+
+
 # -- -4045: MAX_NUM_ALGO_ORDERS -------------------------------------------------------------------
 def stop(v, trigger: str) -> Answer:
     params = {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_MARKET", "algoType": "CONDITIONAL"}
@@ -294,7 +302,7 @@ def test_position_risk_v2_lists_every_symbol_v3_only_open_positions(v):
     v2 = {r["symbol"]: r for r in send(v, "GET", "/fapi/v2/positionRisk").json}
     info = send(v, "GET", "/fapi/v1/exchangeInfo", signed=False).json
     assert set(v2) == {s["symbol"] for s in info["symbols"]}
-    assert v2["SOLUSDT"]["positionAmt"] == "0" and v2["SOLUSDT"]["leverage"] == "20"
+    assert float(v2["SOLUSDT"]["positionAmt"]) == 0 and v2["SOLUSDT"]["leverage"] == "20"
     assert float(v2["BTCUSDT"]["positionAmt"]) == 0.5
     assert {"leverage", "marginType", "maxNotionalValue", "isAutoAddMargin"} <= set(v2["BTCUSDT"])
     assert "maintMargin" not in v2["BTCUSDT"]
