@@ -7,7 +7,11 @@ answers, or returns.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
 
 from robust_plugin.venue.errors import VenueError
 from robust_plugin.venue.markets import MarketSpec
@@ -51,8 +55,8 @@ def algo_order_room(engine, symbol: str) -> None:
         raise VenueError(-4045, "Reach max stop order limit.")
 
 
-# Leverage brackets, as Binance's /fapi/v1/leverageBracket lists them: (initial leverage, notional
-# cap, maintenance margin rate) per tier; floors and maintenance amounts ("cum") follow from them.
+# Leverage brackets for symbols freqtrade's bundle lacks, in /fapi/v1/leverageBracket's terms: (initial
+# leverage, notional cap, maintenance margin rate) per tier; floors and "cum" follow from them.
 _TIERS_125 = ((125, 50_000, "0.004"), (100, 600_000, "0.005"), (50, 3_000_000, "0.01"), (20, 12_000_000, "0.025"),
               (10, 70_000_000, "0.05"), (5, 100_000_000, "0.1"), (4, 230_000_000, "0.125"),
               (3, 480_000_000, "0.15"), (2, 600_000_000, "0.25"), (1, 800_000_000, "0.5"))  # fmt: skip
@@ -68,8 +72,27 @@ _TIERS_BY_BASE = {"BTC": _TIERS_125, "ETH": _TIERS_125, "BNB": _TIERS_75, "SOL":
 MID_CAP_PRICE = 1.0  # symbols not listed above: 50x from this price level up, 20x below (the small caps)
 
 
+@functools.cache
+def _bundled() -> dict[str, list[dict]]:
+    """Binance's own brackets as freqtrade bundles them (``binance_leverage_tiers.json``, a snapshot of
+    ``/fapi/v1/leverageBracket``, what freqtrade's backtesting uses), by ccxt symbol; {} without it."""
+    found = importlib.util.find_spec("freqtrade")
+    if found is None or not found.submodule_search_locations:
+        return {}
+    path = Path(next(iter(found.submodule_search_locations))) / "exchange" / "binance_leverage_tiers.json"
+    try:
+        tiers = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {symbol: [tier["info"] for tier in rows] for symbol, rows in tiers.items()}
+
+
 def brackets(spec: MarketSpec) -> list[dict]:
-    """The symbol's brackets in Binance's shape: bracket, initialLeverage, notionalCap/Floor, ratio, cum."""
+    """The symbol's brackets in Binance's shape: bracket, initialLeverage, notionalCap/Floor, ratio, cum.
+    Binance's own for the symbols freqtrade bundles, else tables by the symbol's size."""
+    bundled = _bundled().get(spec.ccxt_symbol)
+    if bundled:
+        return [dict(row) for row in bundled]
     tiers = _TIERS_BY_BASE.get(spec.base) or (_TIERS_50 if spec.reference_price >= MID_CAP_PRICE else _TIERS_20)
     rows, floor, cum, previous = [], 0, Decimal(0), Decimal(0)
     for number, (leverage, cap, rate) in enumerate(tiers, 1):

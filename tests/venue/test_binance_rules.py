@@ -191,10 +191,18 @@ def test_4045_the_11th_open_conditional_order_on_a_symbol_is_refused(v):
 
 
 # -- -4028: leverage above the symbol's brackets --------------------------------------------------
-def test_leverage_brackets_are_per_symbol(v):
+def bundled(symbol: str) -> list[dict]:
+    """Binance's brackets for ``symbol`` as freqtrade bundles them (a snapshot of leverageBracket)."""
+    from robust_plugin.venue.binance_rules import _bundled
+
+    return _bundled()[symbol]
+
+
+def test_leverage_brackets_are_per_symbol_and_binances_own(v):
     rows = {r["symbol"]: r["brackets"] for r in send(v, "GET", "/fapi/v1/leverageBracket").json}
-    assert rows["BTCUSDT"][0]["initialLeverage"] == 125
-    assert rows["SOLUSDT"][0]["initialLeverage"] == 75
+    assert rows["BTCUSDT"] == bundled("BTC/USDT:USDT")
+    assert rows["SOLUSDT"] == bundled("SOL/USDT:USDT")
+    assert rows["BTCUSDT"][0]["initialLeverage"] > rows["SOLUSDT"][0]["initialLeverage"] >= 75
     for brackets in rows.values():
         for lower, upper in zip(brackets, brackets[1:], strict=False):
             assert upper["notionalFloor"] == lower["notionalCap"]
@@ -206,27 +214,27 @@ def test_leverage_brackets_are_per_symbol(v):
     assert one == [{"symbol": "SOLUSDT", "notionalCoef": 1.0, "brackets": rows["SOLUSDT"]}]
 
 
-@pytest.mark.parametrize(
-    ("symbol", "leverage", "answer"),
-    [
-        ("BTCUSDT", 125, {"leverage": 125, "maxNotionalValue": "50000", "symbol": "BTCUSDT"}),
-        ("BTCUSDT", 126, {"code": -4028, "msg": "Leverage 126 is not valid"}),
-        ("SOLUSDT", 75, {"leverage": 75, "maxNotionalValue": "10000", "symbol": "SOLUSDT"}),
-        ("SOLUSDT", 76, {"code": -4028, "msg": "Leverage 76 is not valid"}),
-        ("SOLUSDT", 0, {"code": -4028, "msg": "Leverage 0 is not valid"}),
-        ("SOLUSDT", 20, {"leverage": 20, "maxNotionalValue": "2000000", "symbol": "SOLUSDT"}),
-    ],
-)
-def test_4028_leverage_above_the_symbols_max_is_refused(v, symbol, leverage, answer):
-    assert send(v, "POST", "/fapi/v1/leverage", {"symbol": symbol, "leverage": leverage}).json == answer
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "SOLUSDT"])
+def test_4028_leverage_above_the_symbols_max_is_refused(v, symbol):
+    brackets = {r["symbol"]: r["brackets"] for r in send(v, "GET", "/fapi/v1/leverageBracket").json}[symbol]
+    top = brackets[0]["initialLeverage"]
+
+    def leverage(n: int) -> dict:
+        return send(v, "POST", "/fapi/v1/leverage", {"symbol": symbol, "leverage": n}).json
+
+    assert leverage(top) == {"leverage": top, "maxNotionalValue": str(brackets[0]["notionalCap"]), "symbol": symbol}
+    assert leverage(top + 1) == {"code": -4028, "msg": f"Leverage {top + 1} is not valid"}
+    assert leverage(0) == {"code": -4028, "msg": "Leverage 0 is not valid"}
+    cap = max(b["notionalCap"] for b in brackets if b["initialLeverage"] >= 20)
+    assert leverage(20) == {"leverage": 20, "maxNotionalValue": str(cap), "symbol": symbol}
 
 
-def test_small_caps_get_lower_brackets():
+def test_symbols_freqtrade_does_not_bundle_get_brackets_by_size():
     from robust_plugin.venue import binance_rules
     from robust_plugin.venue.markets import _spec
 
-    assert binance_rules.brackets(_spec("AVAX", "USDT", "perpetual", 28.0))[0]["initialLeverage"] == 50
-    assert binance_rules.brackets(_spec("PEPE", "USDT", "perpetual", 0.00001))[0]["initialLeverage"] == 20
+    assert binance_rules.brackets(_spec("ZZZ", "USDT", "perpetual", 28.0))[0]["initialLeverage"] == 50
+    assert binance_rules.brackets(_spec("ZZZ", "USDT", "perpetual", 0.001))[0]["initialLeverage"] == 20
 
 
 # -- request weights: X-MBX-USED-WEIGHT-1M, order counts, -1003 as 429 then 418 ------------------
@@ -312,8 +320,9 @@ def test_position_risk_v2_lists_every_symbol_v3_only_open_positions(v):
     assert not {"leverage", "marginType", "maxNotionalValue"} & set(v3[0])
     notional = abs(float(v3[0]["notional"]))
     assert notional == pytest.approx(25_000, rel=0.01)
-    # bracket 1 of BTCUSDT: up to 50k notional, maintenance rate 0.4 %, cum 0
-    assert float(v3[0]["maintMargin"]) == pytest.approx(notional * 0.004)
+    first = bundled("BTC/USDT:USDT")[0]  # 25k is in BTCUSDT's first bracket, where cum is 0
+    assert notional < first["notionalCap"] and first["cum"] == 0
+    assert float(v3[0]["maintMargin"]) == pytest.approx(notional * first["maintMarginRatio"])
     assert send(v, "GET", "/fapi/v3/positionRisk", {"symbol": "SOLUSDT"}).json == []
 
 
@@ -324,7 +333,10 @@ def test_maint_margin_uses_the_bracket_of_the_notional():
     from robust_plugin.venue.markets import _spec
 
     btc = _spec("BTC", "USDT", "perpetual", 50_000.0)
-    assert binance_rules.maint_margin(btc, Decimal(-100_000)) == Decimal("450")  # 100k x 0.5 % - 50
+    second = bundled("BTC/USDT:USDT")[1]
+    notional = Decimal(second["notionalFloor"] + 1000)  # inside the second bracket
+    expected = notional * Decimal(str(second["maintMarginRatio"])) - Decimal(str(second["cum"]))
+    assert binance_rules.maint_margin(btc, -notional) == expected
     assert binance_rules.maint_margin(btc, Decimal(0)) == 0
 
 
@@ -372,5 +384,5 @@ def test_symbol_config_shows_margin_type_and_leverage(v):
         "marginType": "ISOLATED",
         "isAutoAddMargin": "false",
         "leverage": 10,
-        "maxNotionalValue": "4000000",
+        "maxNotionalValue": str(max(b["notionalCap"] for b in bundled("SOL/USDT:USDT") if b["initialLeverage"] >= 10)),
     }
