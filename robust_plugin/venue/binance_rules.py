@@ -126,12 +126,17 @@ def maint_margin(spec: MarketSpec, notional: Decimal) -> Decimal:
     return abs(notional) * Decimal(str(row["maintMarginRatio"])) - Decimal(str(row["cum"]))
 
 
+def notional_cap(spec: MarketSpec, leverage: int) -> int:
+    """The largest notional ``leverage`` allows (the first bracket's for a leverage above the max)."""
+    rows = brackets(spec)
+    return max((b["notionalCap"] for b in rows if b["initialLeverage"] >= leverage), default=rows[0]["notionalCap"])
+
+
 def leverage_allowed(spec: MarketSpec, leverage: int) -> int:
     """Check a requested leverage (-4028 unless 1..max of the symbol); the notional cap it allows."""
-    rows = brackets(spec)
-    if not 1 <= leverage <= rows[0]["initialLeverage"]:
+    if not 1 <= leverage <= brackets(spec)[0]["initialLeverage"]:
         raise VenueError(-4028, f"Leverage {leverage} is not valid")
-    return max(b["notionalCap"] for b in rows if b["initialLeverage"] >= leverage)
+    return notional_cap(spec, leverage)
 
 
 def order_answer(result: dict, params: dict) -> dict:

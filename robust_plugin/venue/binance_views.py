@@ -56,7 +56,7 @@ MARGIN_ASSETS = ("FDUSD", "BFUSD", "BTC", "XRP", "TUSD", "BNB", "ETH", "USDT", "
 
 def position_v2(engine, row: dict) -> dict:
     spec = engine.spec(row["symbol"])
-    cap = binance_rules.leverage_allowed(spec, int(row["leverage"]))
+    cap = binance_rules.notional_cap(spec, int(row["leverage"]))
     shown = {key: row[key] for key in V2_FIELDS}
     return shown | {
         "maxNotionalValue": str(cap),
@@ -133,7 +133,7 @@ def symbol_config(engine, symbols: list[str]) -> list[dict]:
                 "marginType": engine.ledger.margin_type.get(symbol, "ISOLATED"),
                 "isAutoAddMargin": "false",
                 "leverage": leverage,
-                "maxNotionalValue": str(binance_rules.leverage_allowed(engine.spec(symbol), leverage)),
+                "maxNotionalValue": str(binance_rules.notional_cap(engine.spec(symbol), leverage)),
             }
         )
     return rows

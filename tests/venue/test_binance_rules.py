@@ -386,3 +386,14 @@ def test_symbol_config_shows_margin_type_and_leverage(v):
         "leverage": 10,
         "maxNotionalValue": str(max(b["notionalCap"] for b in bundled("SOL/USDT:USDT") if b["initialLeverage"] >= 10)),
     }
+
+
+def test_views_of_a_symbol_whose_max_is_below_the_default_leverage_still_answer():
+    """Binance lists symbols capped below the venue's default leverage (20): reads must not fail."""
+    from robust_plugin.venue import binance_rules
+    from robust_plugin.venue.markets import _spec
+
+    low = next(s for s, rows in binance_rules._bundled().items() if rows[0]["initialLeverage"] < 20)
+    base, quote = low.split(":")[0].split("/")
+    spec = _spec(base, quote, "perpetual", 1.0)
+    assert binance_rules.notional_cap(spec, 20) == binance_rules.brackets(spec)[0]["notionalCap"]
