@@ -94,10 +94,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--speed", type=float, default=1.0, help="replay speed vs the wall clock (default 1)")
     parser.add_argument("--start", type=_start_ms, help="data time the replay starts from (default: 1000 candles in)")
     parser.add_argument("--balance", type=_balance, help="USDT wallet balance (default 10000)")
+    parser.add_argument(
+        "--weight-limit",
+        type=int,
+        help="request weight per minute before 429/418, as Binance's 2400 (default: counted, never refused)",
+    )
     parser.add_argument("--tls-dir", type=Path, help="where to write the CA certificate ca.pem (default: a temp dir)")
     args = parser.parse_args(argv)
     if bool(args.api_key) != bool(args.api_secret):
         parser.error("--api-key and --api-secret go together")
+    if args.weight_limit is not None and args.weight_limit < 1:
+        parser.error("--weight-limit must be positive")
     if args.speed <= 0:
         parser.error("--speed must be positive")
     return args
@@ -114,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             raise FileNotFoundError(f"data directory not found: {args.data}")
         credentials = Credentials({args.api_key: args.api_secret} if args.api_key else None)
         venue = Venue(args.data, scenario, args.seed, credentials, args.speed, args.start, args.balance)
+        venue.weights.limit = args.weight_limit
     except (OSError, ValueError, ScenarioError) as error:
         print(f"venue: cannot start: {error}", file=sys.stderr)
         return 2

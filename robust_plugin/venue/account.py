@@ -216,18 +216,19 @@ class Ledger:
     income: list[Income] = field(default_factory=list)
     position_history: list[dict] = field(default_factory=list)
     next_id: int = 1_000_001
-    by_client_id: dict[str, Order | AlgoOrder] = field(default_factory=dict)
+    by_client_id: dict[str, Order] = field(default_factory=dict)  # the most recent order with each id
+    algo_by_client_id: dict[str, AlgoOrder] = field(default_factory=dict)  # the most recent algo with each id
     _open_ids: set[int] = field(default_factory=set)
     _open_algo_ids: set[int] = field(default_factory=set)
 
     def add_order(self, order: Order) -> None:
         self.orders[order.order_id] = order
-        self.by_client_id.setdefault(order.client_order_id, order)
+        self.by_client_id[order.client_order_id] = order
         self._open_ids.add(order.order_id)
 
     def add_algo(self, algo: AlgoOrder) -> None:
         self.algo_orders[algo.algo_id] = algo
-        self.by_client_id.setdefault(algo.client_algo_id, algo)
+        self.algo_by_client_id[algo.client_algo_id] = algo
         self._open_algo_ids.add(algo.algo_id)
 
     def open_orders(self) -> list[Order]:

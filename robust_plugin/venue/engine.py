@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
-from robust_plugin.venue import errors
+from robust_plugin.venue import binance_rules, errors
 from robust_plugin.venue.account import ZERO, AlgoOrder, Income, Ledger, Order, Position
 from robust_plugin.venue.markets import MarketSpec
 from robust_plugin.venue.prices import PriceReplay
@@ -87,9 +87,8 @@ class Engine:
         client_id = params.get(key) or f"venue-{now}-{self.ledger.next_id + 1}"
         if not CLIENT_ID.match(client_id):
             raise errors.invalid_client_id()
-        if (
-            client_id in self.ledger.by_client_id
-        ):  # stricter than Binance (open orders only): never two orders with one id
+        taken = (self.ledger.by_client_id.get(client_id), self.ledger.algo_by_client_id.get(client_id))
+        if any(o is not None and o.open for o in taken):  # unique among open orders only, as on Binance
             raise errors.duplicate_client_id()
         return client_id
 
@@ -159,6 +158,8 @@ class Engine:
         bid, ask = self.bid_ask(spec.symbol, now)
         reference = ask if side == "BUY" else bid
         self._check_filters(spec, qty, price, order_type == "MARKET", reduce_only, reference)
+        if price is not None:
+            binance_rules.percent_price(spec, side, price, self.price(spec.symbol, now))
         client_id = self._client_id(params, "newClientOrderId", now)
         if reduce_only:
             qty = self._reduce_only_qty(spec.symbol, side, qty)
@@ -219,6 +220,7 @@ class Engine:
         triggers_now = self._triggered(order_type, side, trigger, bid, ask)
         if triggers_now:
             raise errors.VenueError(-2021, "Order would immediately trigger.")
+        binance_rules.algo_order_room(self, spec.symbol)
         algo = AlgoOrder(
             self.ledger.new_id(),
             self._client_id(params, "clientAlgoId", now),
@@ -262,7 +264,7 @@ class Engine:
             except ValueError:
                 raise errors.bad_value("algoId") from None
         else:
-            algo = self.ledger.by_client_id.get(client_id or "")
+            algo = self.ledger.algo_by_client_id.get(client_id or "")
         if isinstance(algo, AlgoOrder):
             return algo
         raise errors.unknown_order()

@@ -170,7 +170,8 @@ class PriceReplay:
         last_open = now - now % interval_ms
         end = min(end_ms if end_ms is not None else now, now)
         end_open = end - end % interval_ms
-        if start_ms is not None:
+        if start_ms is not None:  # before the first candle: Binance answers from the first candle on
+            start_ms = max(start_ms, self.venue_time_of(int(base.times[0])))
             first_open = start_ms + (-start_ms) % interval_ms
             opens = range(first_open, end_open + 1, interval_ms)
             opens = list(opens[:limit])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from robust_plugin.venue import errors
+from robust_plugin.venue import binance_rules, binance_views, errors
 from robust_plugin.venue.account import ZERO
 from robust_plugin.venue.public_api import _int
 from robust_plugin.venue.venue import Venue
@@ -52,19 +52,18 @@ def _asset(venue: Venue) -> dict:
 
 def balance(venue: Venue, params: dict):
     asset = _asset(venue)
-    return [
-        {
-            "accountAlias": "venue",
-            "asset": "USDT",
-            "balance": asset["walletBalance"],
-            "crossWalletBalance": asset["crossWalletBalance"],
-            "crossUnPnl": "0",
-            "availableBalance": asset["availableBalance"],
-            "maxWithdrawAmount": asset["maxWithdrawAmount"],
-            "marginAvailable": True,
-            "updateTime": asset["updateTime"],
-        }
-    ]
+    usdt = {
+        "accountAlias": "venue",
+        "asset": "USDT",
+        "balance": asset["walletBalance"],
+        "crossWalletBalance": asset["crossWalletBalance"],
+        "crossUnPnl": "0",
+        "availableBalance": asset["availableBalance"],
+        "maxWithdrawAmount": asset["maxWithdrawAmount"],
+        "marginAvailable": True,
+        "updateTime": asset["updateTime"],
+    }
+    return binance_views.balances(usdt)
 
 
 def account(venue: Venue, params: dict):
@@ -133,9 +132,17 @@ def _position(venue: Venue, symbol: str, now: int) -> dict:
 
 
 def position_risk(venue: Venue, params: dict):
+    """v3: the open positions only."""
     symbol = venue.engine.spec(params["symbol"]).symbol if params.get("symbol") else None
     now = venue.now_ms()
-    return [_position(venue, s, now) for s in _visible(venue, symbol)]
+    return [binance_views.position_v3(venue.engine, _position(venue, s, now)) for s in _visible(venue, symbol)]
+
+
+def position_risk_v2(venue: Venue, params: dict):
+    """v2: a row per symbol, zeros where there is no position."""
+    symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
+    now = venue.now_ms()
+    return [binance_views.position_v2(venue.engine, _position(venue, s, now)) for s in symbols]
 
 
 def _order_fault_checks(venue: Venue, params: dict, endpoint: str) -> dict:
@@ -210,7 +217,7 @@ def new_order(venue: Venue, params: dict):
         venue.scheduled.append((venue.now_ms() + delay, "liquidate", order.symbol))
         if delay == 0:
             venue.tick()
-    return order.binance()
+    return binance_rules.order_answer(order.binance(), params)
 
 
 def _find(venue: Venue, params: dict):
@@ -318,10 +325,9 @@ def set_leverage(venue: Venue, params: dict):
     leverage = _int(params, "leverage")
     if leverage is None:
         raise errors.missing("leverage")
-    if not 1 <= leverage <= 125:
-        raise errors.VenueError(-4028, f"Leverage {leverage} is not valid")
+    cap = binance_rules.leverage_allowed(venue.engine.spec(symbol), leverage)
     venue.engine.ledger.leverage[symbol] = leverage
-    return {"leverage": leverage, "maxNotionalValue": "1000000", "symbol": symbol}
+    return {"leverage": leverage, "maxNotionalValue": str(cap), "symbol": symbol}
 
 
 def set_margin_type(venue: Venue, params: dict):
@@ -334,6 +340,8 @@ def set_margin_type(venue: Venue, params: dict):
         and symbol in venue.engine.ledger.margin_type
     ):
         raise errors.VenueError(-4046, "No need to change margin type.")
+    if venue.engine.ledger.margin_type.get(symbol, "ISOLATED") != margin_type:  # a change, not a first setting
+        binance_rules.margin_type_change(venue.engine, symbol)
     venue.engine.ledger.margin_type[symbol] = margin_type
     return {"code": 200, "msg": "success"}
 
@@ -354,31 +362,14 @@ def multi_assets(venue: Venue, params: dict):
 
 def leverage_bracket(venue: Venue, params: dict):
     symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
-    brackets = [
-        (125, 0, 50_000, "0.004", 0),
-        (100, 50_000, 600_000, "0.005", 50),
-        (50, 600_000, 3_000_000, "0.01", 3050),
-        (20, 3_000_000, 12_000_000, "0.025", 48050),
-        (10, 12_000_000, 70_000_000, "0.05", 348050),
-    ]
     return [
-        {
-            "symbol": s,
-            "notionalCoef": 1.0,
-            "brackets": [
-                {
-                    "bracket": i + 1,
-                    "initialLeverage": lev,
-                    "notionalCap": cap,
-                    "notionalFloor": floor,
-                    "maintMarginRatio": float(mmr),
-                    "cum": cum,
-                }
-                for i, (lev, floor, cap, mmr, cum) in enumerate(brackets)
-            ],
-        }
-        for s in symbols
+        {"symbol": s, "notionalCoef": 1.0, "brackets": binance_rules.brackets(venue.engine.spec(s))} for s in symbols
     ]
+
+
+def symbol_config(venue: Venue, params: dict):
+    symbols = [venue.engine.spec(params["symbol"]).symbol] if params.get("symbol") else sorted(venue.engine.markets)
+    return binance_views.symbol_config(venue.engine, symbols)
 
 
 def commission_rate(venue: Venue, params: dict):
@@ -438,7 +429,7 @@ ROUTES = [
     ("GET", "/fapi/v3/balance", "balance", balance),
     ("GET", "/fapi/v2/account", "account", account),
     ("GET", "/fapi/v3/account", "account", account),
-    ("GET", "/fapi/v2/positionRisk", "positionRisk", position_risk),
+    ("GET", "/fapi/v2/positionRisk", "positionRisk", position_risk_v2),
     ("GET", "/fapi/v3/positionRisk", "positionRisk", position_risk),
     ("POST", "/fapi/v1/order", "order.new", new_order),
     ("GET", "/fapi/v1/order", "order.query", query_order),
@@ -460,4 +451,5 @@ ROUTES = [
     ("GET", "/fapi/v1/multiAssetsMargin", "multiAssetsMargin", multi_assets),
     ("GET", "/fapi/v1/leverageBracket", "leverageBracket", leverage_bracket),
     ("GET", "/fapi/v1/commissionRate", "account", commission_rate),
+    ("GET", "/fapi/v1/symbolConfig", "account", symbol_config),
 ]

@@ -206,6 +206,22 @@ def depth(venue: Venue, params: dict):
     }
 
 
+def funding_info(venue: Venue, params: dict):
+    from robust_plugin.venue.binance_views import funding_info as rows
+
+    return rows(venue.engine)
+
+
+def agg_trades(venue: Venue, params: dict):
+    from robust_plugin.venue.binance_views import agg_trades as rows
+
+    limit = _int(params, "limit", 500)
+    if not 1 <= limit <= 1000:
+        raise errors.VenueError(-1130, "Data sent for parameter 'limit' is not valid.")
+    now = venue.now_ms()
+    return rows(venue.engine, _symbol(venue, params), now, _int(params, "startTime"), _int(params, "endTime"), limit)
+
+
 def margin_pairs(venue: Venue, params: dict):
     """Spot margin pairs (ccxt asks while loading currencies): the venue has none."""
     return []
@@ -230,4 +246,6 @@ ROUTES = [
     ("GET", "/fapi/v2/ticker/price", "ticker", ticker_price),
     ("GET", "/fapi/v1/ticker/bookTicker", "ticker", book_ticker),
     ("GET", "/fapi/v1/depth", "depth", depth),
+    ("GET", "/fapi/v1/fundingInfo", "fundingRate", funding_info),
+    ("GET", "/fapi/v1/aggTrades", "ticker", agg_trades),
 ]

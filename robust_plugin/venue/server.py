@@ -77,7 +77,13 @@ def make_handler(name: str, handler, signed: bool):
             "endpoint": name,
             "symbol": params.get("symbol"),
         }
-        response = await _serve(venue, request, name, handler, signed, params, body, entry)
+        refusal = venue.weights.admit(request.method, request.path, params)  # Binance counts every request
+        if refusal is not None:
+            entry["code"] = refusal.code
+            response = _error(refusal)
+        else:
+            response = await _serve(venue, request, name, handler, signed, params, body, entry)
+        response.headers.update(venue.weights.headers(request.method, request.path))
         entry["status"] = response.status
         venue.requests.append(entry)
         if len(venue.requests) > REQUEST_LOG_LIMIT:

@@ -11,6 +11,7 @@ from robust_plugin.venue.engine import Engine
 from robust_plugin.venue.faults import FaultPlan, Scenario
 from robust_plugin.venue.markets import MarketSpec, discover_markets
 from robust_plugin.venue.prices import VenueClock, load_replay
+from robust_plugin.venue.weights import RequestWeights
 
 DEFAULT_BALANCE = Decimal("10000")
 
@@ -44,6 +45,7 @@ class Venue:
         self.plan = FaultPlan(scenario.rules, seed if seed is not None else (scenario.seed or 0))
         self.credentials = credentials or Credentials()
         self.requests: list[dict] = []
+        self.weights = RequestWeights()  # counts only; main() sets the limit from --weight-limit
         self.scheduled: list[tuple[int, str, str]] = []  # (due ms, action, symbol)
         self._lag_recorded: set[tuple[str, int]] = set()
 

@@ -18,7 +18,9 @@ def test_a_full_round_trip_through_ccxt(client, control):
     entry = client.create_order(BTC, "market", "buy", 0.01, None, {"newClientOrderId": "round-trip-entry"})
     assert entry["status"] == "closed" and entry["filled"] == 0.01
     [position] = client.fetch_positions([BTC])
-    assert position["side"] == "long" and position["contracts"] == 0.01 and position["leverage"] == 5
+    assert position["side"] == "long" and position["contracts"] == 0.01
+    assert position["leverage"] is None  # positionRisk v3 (ccxt's default) has no leverage, as on Binance
+    assert client.fetch_positions([BTC], {"useV2": True})[0]["leverage"] == 5
     assert position["entryPrice"] == pytest.approx(entry["average"])
     assert position["liquidationPrice"] < entry["average"]
 
@@ -79,11 +81,14 @@ def test_exchange_filters_are_enforced_with_binance_codes(client):
         client.fapiPrivatePostOrder({"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.0105"})
 
 
-def test_client_order_ids_are_unique(client):
-    client.create_order(BTC, "market", "buy", 0.01, None, {"newClientOrderId": "only-once"})
+def test_client_order_ids_are_unique_among_open_orders(client):
+    resting = client.create_order(BTC, "limit", "buy", 0.01, 20_000, {"newClientOrderId": "only-once"})
     with pytest.raises(ccxt.InvalidOrder, match="-4116"):
         client.create_order(BTC, "market", "buy", 0.01, None, {"newClientOrderId": "only-once"})
     assert len([o for o in client.fetch_orders(BTC) if o["clientOrderId"] == "only-once"]) == 1
+    client.cancel_order(resting["id"], BTC)  # done: as on Binance, its id may be used again
+    again = client.create_order(BTC, "limit", "buy", 0.01, 20_000, {"newClientOrderId": "only-once"})
+    assert client.fetch_order(None, BTC, {"origClientOrderId": "only-once"})["id"] == again["id"]
 
 
 def test_wrong_key_or_signature_is_refused_and_the_venue_keeps_serving(venue, client):

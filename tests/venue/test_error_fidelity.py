@@ -36,6 +36,14 @@ ORDER = {
     "price": "25000",
     "timeInForce": "GTC",
 }
+STOP = {
+    "symbol": "ETHUSDT",
+    "side": "SELL",
+    "type": "STOP_MARKET",
+    "algoType": "CONDITIONAL",
+    "triggerPrice": "0.01",
+    "closePosition": "true",
+}
 SCENARIO = '[[markets]]\nsymbol = "ETHUSDT"\nmin_qty = 1\n'  # so that a step-aligned quantity can be below min
 
 
@@ -120,8 +128,14 @@ CASES = [
     Case("quantity above market max", -4005, order(type="MARKET", price=None, timeInForce=None, quantity="500")),
     Case("price tick", -4014, order(price="25000.05")),
     Case("client order id invalid", -4015, order(newClientOrderId="not valid!")),
+    Case("limit buy above PERCENT_PRICE", -4016, order(price="60000")),
+    Case("limit sell below PERCENT_PRICE", -4024, order(side="SELL", price="40000")),
     Case("leverage", -4028, api("fapiPrivatePostLeverage", symbol="BTCUSDT", leverage=1000)),
+    Case("eleventh conditional order", -4045, api("fapiPrivatePostAlgoOrder", **STOP)),
     Case("margin type unchanged", -4046, api("fapiPrivatePostMarginType", symbol="BTCUSDT", marginType="ISOLATED")),
+    Case(
+        "margin type with open orders", -4048, api("fapiPrivatePostMarginType", symbol="BTCUSDT", marginType="CROSSED")
+    ),
     Case("position side unchanged", -4059, api("fapiPrivatePostPositionSideDual", dualSidePosition="false")),
     Case("position side", -4061, order(positionSide="LONG")),
     Case("hedge mode", -4068, api("fapiPrivatePostPositionSideDual", dualSidePosition="true")),
@@ -149,8 +163,10 @@ def fidelity_venue(venue_datadir, tmp_path_factory):
         with freqtrade_binance(venue) as exchange:
             usdm = ccxt.binanceusdm({"apiKey": API_KEY, "secret": API_SECRET, **venue.ccxt_config()})
             usdm.load_markets()
-            usdm.fapiPrivatePostOrder({**ORDER, "newClientOrderId": DUPLICATE_ID})  # rests: its id is taken
             usdm.fapiPrivatePostMarginType({"symbol": "BTCUSDT", "marginType": "ISOLATED"})
+            usdm.fapiPrivatePostOrder({**ORDER, "newClientOrderId": DUPLICATE_ID})  # rests: its id is taken
+            for _ in range(10):  # ETHUSDT's open conditional orders at their limit
+                usdm.fapiPrivatePostAlgoOrder(STOP)
             clients = {
                 "freqtrade binance sync": (exchange._api, lambda result: result),
                 "freqtrade binance async": (exchange._api_async, exchange.loop.run_until_complete),
