@@ -12,7 +12,7 @@ from decimal import Decimal
 from robust_plugin.venue.account import ZERO, Fill
 from robust_plugin.venue.bybit_errors import BybitError, params_error
 from robust_plugin.venue.bybit_market import category, integer, linear_spec
-from robust_plugin.venue.bybit_orders import CREATE_TYPES, bybit_id, engine_id, find
+from robust_plugin.venue.bybit_orders import CREATE_TYPES, ENGINE_ORIGINS, bybit_id, engine_id, find
 from robust_plugin.venue.private_api import _totals
 from robust_plugin.venue.venue import Venue
 
@@ -256,7 +256,7 @@ def _execution(venue: Venue, fill: Fill, owners: dict) -> dict:
     ledger = venue.engine.ledger
     order = ledger.orders.get(fill.order_id)
     algo = owners.get(fill.order_id)
-    link = algo.client_algo_id if algo else ("" if fill.origin == "liquidation" else order.client_order_id)
+    link = algo.client_algo_id if algo else ("" if fill.origin in ENGINE_ORIGINS else order.client_order_id)
     mark = venue.engine.price(fill.symbol, fill.time)
     return {
         "symbol": fill.symbol,
@@ -267,7 +267,7 @@ def _execution(venue: Venue, fill: Fill, owners: dict) -> dict:
         "orderQty": str(order.orig_qty if order else fill.qty),
         "leavesQty": str(order.remaining if order and order.open else ZERO),
         "createType": "CreateByStopOrder" if algo else CREATE_TYPES.get(fill.origin, "CreateByUser"),
-        "orderType": "Limit" if order and order.type == "LIMIT" and fill.origin != "liquidation" else "Market",
+        "orderType": "Limit" if order and order.type == "LIMIT" and fill.origin not in ENGINE_ORIGINS else "Market",
         "stopOrderType": "Stop" if algo else "",
         "execFee": f"{fill.commission:.8f}",
         "execId": str(fill.trade_id),

@@ -27,6 +27,7 @@ CREATE_TYPES = {
     "adl": "CreateByAdl_PassThrough",
     "algo": "CreateByStopOrder",
 }
+ENGINE_ORIGINS = ("liquidation", "adl")  # orders the exchange places itself: market orders without an orderLinkId
 STATUS = {"NEW": "New", "PARTIALLY_FILLED": "PartiallyFilled", "FILLED": "Filled", "REJECTED": "Rejected"}
 
 
@@ -64,8 +65,8 @@ def render(venue: Venue, item: Order | AlgoOrder) -> dict:
     """One entry of ``/v5/order/realtime`` or ``/v5/order/history``."""
     if isinstance(item, AlgoOrder):
         return _render_algo(venue, item)
-    link = "" if item.origin == "liquidation" else item.client_order_id
-    market = item.type == "MARKET" or item.origin == "liquidation"
+    link = "" if item.origin in ENGINE_ORIGINS else item.client_order_id
+    market = item.type == "MARKET" or item.origin in ENGINE_ORIGINS
     view = _base(venue, item, bybit_id(item.order_id), link)
     view.update(
         price=str(item.avg_price if item.type == "MARKET" else item.price),

@@ -101,3 +101,29 @@ def test_changes_from_outside_the_bot(bybit_client, bybit_control):
     assert bybit_client.fetch_order(stop["id"], BTC, {"acknowledged": True})["status"] == "canceled"
     bybit_control.external(action="close", symbol="BTCUSDT")
     assert bybit_client.fetch_positions() == []
+
+
+def test_auto_deleveraging_from_outside_on_both_dialects(client, control, bybit_client, bybit_control):
+    """One engine: an ADL reduces the position at the market, without a fee; Bybit reports it as an
+    AdlTrade execution of a CreateByAdl_PassThrough order, Binance as an adl_autoclose order."""
+    bybit_client.create_order(BTC, "market", "buy", 0.02)
+    bybit_control.external(action="adl", symbol="BTCUSDT", quantity="0.01")
+    assert bybit_client.fetch_positions()[0]["contracts"] == 0.01
+    [adl] = bybit_client.fetch_my_trades(BTC, params={"execType": "AdlTrade"})
+    assert (adl["side"], adl["amount"], adl["fee"]["cost"]) == ("sell", 0.01, 0)
+    order = bybit_client.fetch_order(adl["order"], BTC, {"acknowledged": True})
+    assert order["info"]["createType"] == "CreateByAdl_PassThrough" and order["clientOrderId"] is None
+
+    client.create_order(BTC, "market", "sell", 0.01)
+    control.external(action="adl", symbol="BTCUSDT")
+    assert client.fetch_positions([BTC]) == []
+    [binance_adl] = [o for o in control.state()["orders"] if o["origin"] == "adl"]
+    assert binance_adl["client_order_id"].startswith("adl_autoclose") and binance_adl["side"] == "BUY"
+
+
+def test_a_scenario_may_schedule_an_adl():
+    from robust_plugin.venue.faults import parse_scenario
+
+    text = '[[faults]]\nkind = "external"\nat = "30s"\naction = "adl"\nsymbols = ["BTCUSDT"]\n'
+    [rule] = parse_scenario(text).rules
+    assert rule.params == {"at": 30.0, "action": "adl"}
