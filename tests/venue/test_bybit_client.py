@@ -159,3 +159,39 @@ def test_candles_funding_book_tickers_and_tiers(bybit_client):
     assert set(bybit_client.fetch_tickers()) >= {BTC}
     tiers = bybit_client.fetch_leverage_tiers([BTC])[BTC]
     assert tiers[0]["maxLeverage"] == 100 and tiers[0]["minNotional"] == 0
+
+
+@pytest.mark.parametrize("module", ["ccxt", "ccxt.async_support", "ccxt.pro"])
+def test_every_bybit_url_a_client_can_reach_is_on_loopback(module, tmp_path):
+    import asyncio
+    import importlib
+    from urllib.parse import urlsplit
+
+    from robust_plugin.venue.ccxt_config import venue_ccxt_config
+
+    port = 8443
+    client = importlib.import_module(module).bybit(venue_ccxt_config(port, tmp_path / "ca.pem", "bybit"))
+    try:
+        for demo in (False, True):  # demo trading swaps urls.api for urls.demotrading
+            client.enable_demo_trading(demo)
+            found = [
+                client.implode_hostname(url)
+                for s in ("api", "test", "demotrading")
+                for url in _urls(client.urls.get(s))
+            ]
+            assert len(found) >= 10, found
+            for url in found:
+                parts = urlsplit(url)
+                assert (parts.hostname, parts.port, parts.scheme in ("https", "wss")) == ("127.0.0.1", port, True), url
+                assert parts.username.endswith(".venue") and parts.password is None, url
+    finally:
+        if module != "ccxt":
+            asyncio.run(client.close())
+
+
+def _urls(node) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [url for value in node.values() for url in _urls(value)]
+    return []
