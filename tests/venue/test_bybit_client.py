@@ -195,3 +195,20 @@ def _urls(node) -> list[str]:
     if isinstance(node, dict):
         return [url for value in node.values() for url in _urls(value)]
     return []
+
+
+def test_a_stop_is_amended_and_refused_when_the_new_trigger_is_crossed(bybit_client):
+    import ccxt
+
+    entry = _entry(bybit_client)
+    first, moved = round(entry["average"] * 0.9, 1), round(entry["average"] * 0.95, 1)
+    stop = bybit_client.create_order(BTC, "market", "sell", 0.01, None, {"stopLossPrice": first, "reduceOnly": True})
+    bybit_client.edit_order(stop["id"], BTC, "market", "sell", None, None, {"triggerPrice": moved})
+    amended = bybit_client.fetch_order(stop["id"], BTC, {"acknowledged": True})
+    assert (amended["triggerPrice"], amended["status"]) == (moved, "open")
+    crossed = round(entry["average"] * 1.1, 1)
+    with pytest.raises(ccxt.InvalidOrder, match="110093"):
+        bybit_client.edit_order(stop["id"], BTC, "market", "sell", None, None, {"triggerPrice": crossed})
+    bybit_client.cancel_order(stop["id"], BTC)
+    with pytest.raises(ccxt.OrderNotFound, match="110001"):
+        bybit_client.edit_order(stop["id"], BTC, "market", "sell", None, None, {"triggerPrice": moved})
