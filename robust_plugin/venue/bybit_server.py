@@ -122,7 +122,6 @@ async def _serve(venue, request, name, handler, signed, params, body, entry) -> 
     if lost:  # it happened; the client just never hears about it
         entry["lost"] = True
         return _gateway_page(lost[0].params.get("status", 504))
-    entry["code"] = 0
     return _answer(venue, envelope(result, venue.now_ms()), headers)
 
 

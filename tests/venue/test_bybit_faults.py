@@ -14,10 +14,14 @@ def _fault(control, kind: str, **keys):
     control.faults("[[faults]]\n" + "\n".join(lines) + "\n")
 
 
-def test_the_ground_truth_has_the_same_shape_for_both_dialects(venue, bybit_venue):
-    binance, bybit = venue.state(), bybit_venue.state()
+def test_the_ground_truth_has_the_same_shape_for_both_dialects(client, control, bybit_client, bybit_control):
+    binance, bybit = control.state(), bybit_control.state()
     assert set(binance) == set(bybit)
-    assert {type(v) for v in binance.values()} == {type(v) for v in bybit.values()}
+    assert {k: type(v) for k, v in binance.items()} == {k: type(v) for k, v in bybit.items()}
+    client.fetch_balance()
+    bybit_client.fetch_balance()
+    [binance_request, bybit_request] = [c.requests()[-1] for c in (control, bybit_control)]
+    assert set(binance_request) == set(bybit_request) and binance_request["endpoint"] == bybit_request["endpoint"]
 
 
 def test_a_lost_response_executes_the_order_unseen(bybit_client, bybit_control):
@@ -33,7 +37,7 @@ def test_gateway_errors_and_dropped_requests(bybit_client, bybit_control):
     _fault(bybit_control, "server_error", endpoint="positionRisk", occurrences=[1], status=503)
     with pytest.raises(ccxt.ExchangeNotAvailable):
         bybit_client.fetch_positions()
-    _fault(bybit_control, "disconnect", endpoint="balance", occurrences=[1])
+    _fault(bybit_control, "disconnect", endpoint="account", occurrences=[1])
     with pytest.raises(ccxt.RequestTimeout, match="10016"):
         bybit_client.fetch_balance()
     assert bybit_client.fetch_balance()["USDT"]["total"] > 0
