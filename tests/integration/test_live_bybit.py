@@ -66,3 +66,42 @@ def _bybit_id(number: int) -> str:
     from robust_plugin.venue.bybit_orders import bybit_id
 
     return bybit_id(number)
+
+
+def test_the_plugin_verifies_and_closes_on_bybit_through_faults(tmp_path, sample_datadir):
+    """The plugin in front of the strategy on the Bybit dialect: an entry that positions show late is
+    verified, and a close whose answer is lost is found by its orderLinkId instead of being sent twice."""
+    from tests.integration.live_harness import plugin_events
+
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        '[[faults]]\nkind = "position_lag"\nseconds = 5\n\n'
+        '[[faults]]\nkind = "lost_response"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1]\n'
+    )
+    extra = {**BYBIT, "robust_plugin": {"aged": {"enabled": False}}, "rehearsal_hold_seconds": 15}
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario, exchange="bybit") as venue:
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+
+        def finished() -> bool:
+            kinds = [e["kind"] for e in plugin_events(tmp_path)]
+            settled = kinds.count("settlement_started") == sum(
+                k.startswith("settlement_") for k in kinds
+            ) - kinds.count("settlement_started")
+            return all_trades_closed(tmp_path) and not venue_state(venue)["positions"] and settled
+
+        log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=finished, timeout=85)
+        truth = venue_state(venue)
+    events = plugin_events(tmp_path)
+    kinds = [e["kind"] for e in events]
+    assert "settlement_verified" in kinds, (kinds, log[-4000:])
+    [found] = [e for e in events if e["kind"] == "close_found_after_loss"]  # looked up by its orderLinkId
+    [placed] = [e for e in events if e["kind"] == "close_placed"]
+    assert placed["data"]["client_order_id"] == found["data"]["client_order_id"] and "close_filled" in kinds
+    assert not truth["positions"], log[-4000:]
+    closes = [o for o in truth["orders"] if o["reduce_only"] and o["origin"] == "api" and o["status"] == "FILLED"]
+    assert len(closes) == 1, "the lost close was sent again instead of found"
+    assert [f["kind"] for f in truth["faults_fired"]].count("lost_response") == 1
+    [trade] = freqtrade_db(tmp_path)["trades"]
+    assert trade["is_open"] == 0, log[-4000:]
+    assert not [e for e in events if e["severity"] == "critical"], events
+    assert "Traceback" not in log
