@@ -105,3 +105,32 @@ def test_the_plugin_verifies_and_closes_on_bybit_through_faults(tmp_path, sample
     assert trade["is_open"] == 0, log[-4000:]
     assert not [e for e in events if e["severity"] == "critical"], events
     assert "Traceback" not in log
+
+
+def test_a_liquidation_right_after_entry_is_recognised_by_its_create_type(tmp_path, sample_datadir):
+    """The venue liquidates the position as soon as it opens; on Bybit the plugin tells a liquidation
+    by the order's createType (CreateByLiq), reports the entry closed at once and sends no close."""
+    from tests.integration.live_harness import plugin_events
+
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('[[faults]]\nkind = "liquidate_after_entry"\noccurrences = [1]\n')
+    extra = {
+        **BYBIT,
+        "robust_plugin": {"aged": {"enabled": False}, "settlement": {"late_after": "3s"}},
+        "rehearsal_hold_seconds": 300,
+    }
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario, exchange="bybit") as venue:
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+
+        def finished() -> bool:
+            kinds = [e["kind"] for e in plugin_events(tmp_path)]
+            return all_trades_closed(tmp_path) and "settlement_closed_immediately" in kinds
+
+        log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=finished, timeout=85)
+        truth = venue_state(venue)
+    events = plugin_events(tmp_path)
+    closed = [e for e in events if e["kind"] == "settlement_closed_immediately"]
+    assert len(closed) == 1 and "liquidated" in closed[0]["data"]["detail"], ([e["kind"] for e in events], log[-4000:])
+    [trade] = freqtrade_db(tmp_path)["trades"]
+    assert trade["is_open"] == 0, log[-4000:]
+    assert [o["origin"] for o in truth["orders"]] == ["api", "liquidation"]  # no close order for a gone position
