@@ -134,3 +134,38 @@ def test_a_liquidation_right_after_entry_is_recognised_by_its_create_type(tmp_pa
     [trade] = freqtrade_db(tmp_path)["trades"]
     assert trade["is_open"] == 0, log[-4000:]
     assert [o["origin"] for o in truth["orders"]] == ["api", "liquidation"]  # no close order for a gone position
+
+
+def test_a_position_above_the_market_order_limit_is_closed_in_chunks(tmp_path, sample_datadir):
+    """maxMktOrderQty shrunk to 0.004 BTC: the plugin reads it from Bybit's lotSizeFilter and closes a
+    larger position (entered with a marketable limit order) in market chunks no larger than it."""
+    from tests.integration.live_harness import plugin_events
+
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('[[markets]]\nsymbol = "BTCUSDT"\nmarket_max_qty = 0.004\n')
+    extra = {
+        **BYBIT,
+        "robust_plugin": {"aged": {"enabled": False}, "closing": {"backoff_initial": "1s", "backoff_max": "4s"}},
+        "stake_amount": 200,
+        "position_adjustment_enable": True,  # chunked closes are partial exits
+        "rehearsal_hold_seconds": 8,
+        "order_types": {"entry": "limit", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True},
+    }
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario, exchange="bybit") as venue:
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+
+        def finished() -> bool:
+            return all_trades_closed(tmp_path) and not venue_state(venue)["positions"]
+
+        log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=finished, timeout=85)
+        truth = venue_state(venue)
+    events = plugin_events(tmp_path)
+    [trade] = freqtrade_db(tmp_path)["trades"]
+    assert trade["is_open"] == 0, log[-4000:]
+    chunks = [o for o in truth["orders"] if o["reduce_only"] and float(o["executed_qty"]) > 0 and o["origin"] == "api"]
+    [entry] = [o for o in truth["orders"] if not o["reduce_only"]]
+    assert len(chunks) >= 3 and all(float(o["executed_qty"]) <= 0.004 for o in chunks), chunks
+    assert sum(float(o["executed_qty"]) for o in chunks) == pytest.approx(float(entry["executed_qty"]))
+    assert "close_escalated" in [e["kind"] for e in events]
+    assert len([e for e in events if e["kind"] == "close_chunk"]) == len(chunks)
+    assert not truth["positions"]
