@@ -92,7 +92,9 @@ _TEXT: tuple[tuple[str, FailureClass], ...] = (
     ("maintenance", FailureClass.UNAVAILABLE),
 )
 
-_CODE = re.compile(r'\{[^{}]*"(?:code|retCode)"\s*:\s*"?(-?\d+)"?[^{}]*\}')
+# one level of nested objects allowed: Bybit's envelope carries "result":{} and "retExtInfo":{}
+_OBJECT_PART = r"(?:[^{}]|\{[^{}]*\})"
+_CODE = re.compile(r"\{" + _OBJECT_PART + r'*?"(?:code|retCode)"\s*:\s*"?(-?\d+)"?' + _OBJECT_PART + r"*\}")
 _RETRY_AFTER = re.compile(r"retry[- ]after[\"']?\s*[:=]?\s*[\"']?(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 

@@ -1,11 +1,14 @@
 """``python -m robust_plugin.venue --host 127.0.0.1 --port PORT --data DIR [--scenario FILE] [--seed N]
-[--api-key KEY --api-secret SECRET] [--tls-dir DIR]``: run the venue until SIGTERM.
+[--api-key KEY --api-secret SECRET] [--tls-dir DIR] [--exchange binance|bybit]``: run the venue until SIGTERM.
+
+``--exchange`` picks the dialect: Binance USD-M futures (the default) or Bybit V5 linear perpetuals;
+both run on the same engine, faults and control API.
 
 It serves HTTPS on loopback with a CA made at start (``tls.py``); the CA's certificate is written to
 ``--tls-dir`` (default: a temporary directory removed at exit) and its path printed before the
 listening line. Keys may also come from the environment (``VENUE_API_KEY``, ``VENUE_API_SECRET``) so
-they stay out of the process list. Without keys the signed endpoints refuse every request, as Binance
-refuses an unknown key.
+they stay out of the process list. Without keys the signed endpoints refuse every request, as the
+exchange refuses an unknown key.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from aiohttp import web
 
 from robust_plugin.venue.auth import Credentials
 from robust_plugin.venue.faults import ScenarioError, parse_scenario
-from robust_plugin.venue.server import build_app
+from robust_plugin.venue.server import EXCHANGES, build_app
 from robust_plugin.venue.tls import server_context
 from robust_plugin.venue.venue import Venue
 
@@ -80,8 +83,9 @@ def _balance(text: str) -> Decimal:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m robust_plugin.venue", description="A local Binance USD-M futures venue."
+        prog="python -m robust_plugin.venue", description="A local futures venue speaking Binance USD-M or Bybit V5."
     )
+    parser.add_argument("--exchange", default="binance", choices=EXCHANGES, help="dialect to speak (default binance)")
     parser.add_argument(
         "--host", default="127.0.0.1", choices=("127.0.0.1", "::1"), help="loopback address to bind (default 127.0.0.1)"
     )
@@ -136,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"{CA_LINE} {ca_file}", flush=True)
         try:
-            asyncio.run(serve(build_app(venue), args.host, args.port, context))
+            asyncio.run(serve(build_app(venue, args.exchange), args.host, args.port, context))
         except OSError as error:
             print(f"venue: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
             return 2

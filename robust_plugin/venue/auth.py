@@ -32,6 +32,10 @@ class Credentials:
     def __bool__(self) -> bool:
         return bool(self._keys)
 
+    def secret(self, api_key: str | None) -> str | None:
+        """The secret of ``api_key``, or None for a key the venue does not know (for other signing dialects)."""
+        return self._keys.get(api_key) if api_key else None
+
     def verify(self, api_key: str | None, query: str, body: str, params: dict, now: float | None = None) -> None:
         """Raise :class:`VenueError` unless the request is signed with a known key, in time."""
         if not api_key:

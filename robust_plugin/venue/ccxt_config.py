@@ -22,6 +22,11 @@ Every URL under ``urls.api``, ``urls.test`` and ``urls.demo`` of ccxt's ``binanc
 ``binanceusdm``, ccxt.pro's websocket entries included, is rewritten, so no request can leave
 loopback whatever mode a client is switched to. A single string under ``urls.api`` breaks ccxt, hence
 one entry per key. All values are JSON, so the dict fits freqtrade's ``exchange.ccxt_config``.
+
+``exchange="bybit"`` does the same for ccxt's ``bybit`` (V5): its URLs are templates such as
+``https://api.{hostname}``, so they become ``https://api.venue@127.0.0.1:PORT`` with the same
+``hostname``; ccxt's Bybit error table does not depend on the URL, but the shape is kept anyway, and
+the ``demotrading`` section is rewritten too.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 LOOPBACK = "127.0.0.1"
 USERINFO = "venue"
-SECTIONS = ("api", "test", "demo")
+SECTIONS = ("api", "test", "demo", "demotrading")
+CLIENTS = {"binance": ("binance", "binanceusdm"), "bybit": ("bybit",)}
 SCHEMES = ("https", "wss")
 
 
@@ -64,33 +70,37 @@ def _tree(node: Any, hostname: str) -> Any:
 
 
 @functools.cache
-def _production_urls() -> str:
-    """``urls.api/test/demo`` of ccxt.pro's binance and binanceusdm (a superset of the sync and async
-    clients' entries), as JSON so callers get fresh copies."""
+def _production_urls(exchange: str = "binance") -> str:
+    """``urls.api/test/demo`` of ccxt.pro's clients for ``exchange`` (for Binance: binance and
+    binanceusdm; a superset of the sync and async clients' entries), as JSON so callers get fresh copies."""
     import ccxt.pro  # imported here: the venue's server side never needs ccxt
 
+    if exchange not in CLIENTS:
+        raise ValueError(f"unknown exchange {exchange!r}; known: {', '.join(CLIENTS)}")
     merged: dict[str, dict] = {}
-    for exchange in (ccxt.pro.binance(), ccxt.pro.binanceusdm()):
+    for client in (getattr(ccxt.pro, name)() for name in CLIENTS[exchange]):
         for section in SECTIONS:
-            for key, value in exchange.urls.get(section, {}).items():
+            for key, value in client.urls.get(section, {}).items():
                 merged.setdefault(section, {}).setdefault(key, value)
     return json.dumps(merged)
 
 
-def venue_urls(port: int) -> dict[str, dict]:
-    """Every Binance ``urls.api/test/demo`` entry pointed at the venue on ``port``, path kept.
+def venue_urls(port: int, exchange: str = "binance") -> dict[str, dict]:
+    """Every ``urls.api/test/demo`` entry of ``exchange`` pointed at the venue on ``port``, path kept.
 
     >>> venue_urls(8123)["api"]["fapiPrivate"]
     'https://fapi.venue@127.0.0.1:8123/fapi/v1'
+    >>> venue_urls(8123, "bybit")["api"]["private"]
+    'https://api.venue@127.0.0.1:8123'
     """
-    return _tree(json.loads(_production_urls()), venue_hostname(port))
+    return _tree(json.loads(_production_urls(exchange)), venue_hostname(port))
 
 
-def venue_ccxt_config(port: int, ca_file: Path | str) -> dict[str, Any]:
+def venue_ccxt_config(port: int, ca_file: Path | str, exchange: str = "binance") -> dict[str, Any]:
     """The options (for a ccxt constructor, or freqtrade's ``exchange.ccxt_config``) that reach the venue."""
     return {
         "hostname": venue_hostname(port),
-        "urls": venue_urls(port),
+        "urls": venue_urls(port, exchange),
         "cafile": str(ca_file),  # async clients: ssl.create_default_context(cafile=...)
         "validateServerSsl": str(ca_file),  # sync clients: requests' verify=<CA file>
     }

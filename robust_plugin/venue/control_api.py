@@ -66,15 +66,15 @@ def add_routes(app: web.Application, key) -> None:
         v = venue(request)
         body = await _json(request)
         action = body.get("action")
-        if action not in ("open", "close", "cancel_stops"):
-            return _bad("action: expected open, close or cancel_stops")
+        if action not in ("open", "close", "cancel_stops", "adl"):
+            return _bad("action: expected open, close, cancel_stops or adl")
         symbol = body.get("symbol")
         if symbol not in (v.engine.markets if v.engine else {}):
             return _bad(f"symbol: unknown {symbol!r}")
         quantity = None
-        if action == "open":
-            if body.get("side") not in ("BUY", "SELL"):
-                return _bad("side: expected BUY or SELL")
+        if action == "open" and body.get("side") not in ("BUY", "SELL"):
+            return _bad("side: expected BUY or SELL")
+        if action == "open" or (action == "adl" and body.get("quantity") is not None):
             try:
                 quantity = Decimal(str(body.get("quantity")))
             except InvalidOperation:

@@ -400,6 +400,34 @@ class Engine:
             self.ledger.income.append(Income(symbol, "INSURANCE_CLEAR", -left, now, self.ledger.new_id()))
         return order
 
+    def auto_deleverage(self, symbol: str, quantity: Decimal | None, now: int) -> Order | None:
+        """Reduce the position by ``quantity`` (None: all of it) at the current price, no fee, as the
+        exchange's auto-deleveraging does to the profitable side when a liquidation cannot be filled."""
+        position = self.ledger.position(symbol)
+        if not position.amount:
+            return None
+        qty = abs(position.amount) if quantity is None else min(quantity, abs(position.amount))
+        side = "SELL" if position.amount > 0 else "BUY"
+        price, _ = self.bid_ask(symbol, now)
+        order = Order(
+            self.ledger.new_id(),
+            f"adl_autoclose-{now}",
+            symbol,
+            side,
+            "LIMIT",
+            qty,
+            price,
+            "IOC",
+            True,
+            False,
+            now,
+            now,
+            origin="adl",
+        )
+        self.ledger.add_order(order)
+        self.ledger.apply_fill(order, qty, price, ZERO, False, now)
+        return order
+
     def _fund(self, start: int, now: int) -> None:
         boundary = start - start % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
         while boundary <= now:

@@ -78,7 +78,7 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "external": ("*", {"at": "seconds", "action": "action", "side": "side", "quantity": "decimal"}),
 }
 COMMON_KEYS = ("kind", "endpoint", "symbols", "after", "until", "occurrences", "probability", "reduce_only")
-ACTIONS = ("open", "close", "cancel_stops")
+ACTIONS = ("open", "close", "cancel_stops", "adl")
 TOP_KEYS = ("seed", "faults", "account", "markets")
 MARKET_KEYS = ("symbol", "max_qty", "market_max_qty", "min_qty", "min_notional")
 

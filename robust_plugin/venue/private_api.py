@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from robust_plugin.venue import binance_rules, binance_views, errors
-from robust_plugin.venue.account import ZERO
+from robust_plugin.venue.account import ZERO, AlgoOrder, Order
 from robust_plugin.venue.public_api import _int
 from robust_plugin.venue.venue import Venue
 
@@ -162,9 +162,8 @@ def _order_fault_checks(venue: Venue, params: dict, endpoint: str) -> dict:
     return {"ratio": partial[0].params.get("ratio", Decimal("0.5")) if partial else None, "liquidate": liquidate}
 
 
-def _phantom(venue: Venue, params: dict) -> dict:
+def _phantom(venue: Venue, params: dict) -> Order:
     """A fill report for an order that never executed: the exchange has no trace of it afterwards."""
-    from robust_plugin.venue.account import Order
     from robust_plugin.venue.engine import decimal_param
 
     spec = venue.engine.spec(params.get("symbol"))
@@ -190,21 +189,23 @@ def _phantom(venue: Venue, params: dict) -> dict:
         cum_quote=qty * price,
         origin="phantom",
     )
-    return ghost.binance()
+    return ghost
 
 
-def new_order(venue: Venue, params: dict):
+def place_order(venue: Venue, params: dict, endpoint: str = "order.new") -> Order:
+    """Place an order with the order faults applied (params in the engine's Binance shape); a phantom
+    fill answers an order that is nowhere in the ledger. Shared by every dialect."""
     venue.tick()
     if venue.plan.fire(
         ("phantom_fill",),
-        "order.new",
+        endpoint,
         params.get("symbol"),
         venue.elapsed_s(),
         venue.now_ms(),
         str(params.get("reduceOnly", "false")).lower() == "true",
     ):
         return _phantom(venue, params)
-    faults = _order_fault_checks(venue, params, "order.new")
+    faults = _order_fault_checks(venue, params, endpoint)
     position_before = (
         venue.engine.ledger.position(params.get("symbol", "")).amount
         if params.get("symbol") in venue.engine.markets
@@ -217,7 +218,11 @@ def new_order(venue: Venue, params: dict):
         venue.scheduled.append((venue.now_ms() + delay, "liquidate", order.symbol))
         if delay == 0:
             venue.tick()
-    return binance_rules.order_answer(order.binance(), params)
+    return order
+
+
+def new_order(venue: Venue, params: dict):
+    return binance_rules.order_answer(place_order(venue, params).binance(), params)
 
 
 def _find(venue: Venue, params: dict):
@@ -286,10 +291,15 @@ def income(venue: Venue, params: dict):
     return [i.binance() for i in _window(params, rows, lambda i: i.time)]
 
 
-def new_algo(venue: Venue, params: dict):
+def place_algo(venue: Venue, params: dict) -> AlgoOrder:
+    """Place a conditional order with the order faults applied (params in the engine's Binance shape)."""
     venue.tick()
     _order_fault_checks(venue, params, "algo.new")
-    return venue.engine.new_algo_order(params, venue.now_ms()).binance()
+    return venue.engine.new_algo_order(params, venue.now_ms())
+
+
+def new_algo(venue: Venue, params: dict):
+    return place_algo(venue, params).binance()
 
 
 def query_algo(venue: Venue, params: dict):

@@ -47,6 +47,7 @@ class RunningVenue:
     proc: subprocess.Popen
     ca_file: Path  # the certificate of the CA this venue's HTTPS certificate comes from
     output: list[str] = field(default_factory=list)
+    exchange: str = "binance"  # the dialect it speaks: binance or bybit
 
     @functools.cached_property
     def ssl_context(self) -> ssl.SSLContext:
@@ -54,10 +55,11 @@ class RunningVenue:
         return client_context(self.ca_file)
 
     def ccxt_config(self) -> dict[str, Any]:
-        """ccxt constructor options that send every Binance request to this venue (see ``ccxt_config``)."""
+        """ccxt constructor options that send every request of this venue's exchange (ccxt's binance
+        classes, or bybit) to this venue (see ``ccxt_config``)."""
         from robust_plugin.venue.ccxt_config import venue_ccxt_config
 
-        return venue_ccxt_config(self.port, self.ca_file)
+        return venue_ccxt_config(self.port, self.ca_file, self.exchange)
 
     def call(self, method: str, path: str, body: Any = None, timeout: float = 10.0) -> Any:
         """A request to the venue's own endpoints (``/_venue/...``); ``body`` a dict (JSON) or a str
@@ -121,21 +123,29 @@ def run_venue(
     extra_args: list[str] | None = None,
     start_timeout: float = 60.0,
     tls_dir: Path | None = None,
+    exchange: str = "binance",
 ) -> Iterator[RunningVenue]:
     """Start ``python -m robust_plugin.venue``, wait until it listens, stop it with SIGTERM on exit.
 
     The venue's CA certificate goes to ``tls_dir`` (default: a temporary directory removed afterwards).
-    The child inherits this process's environment, ``PYTHONPATH`` included.
+    The child inherits this process's environment, ``PYTHONPATH`` included. ``exchange`` picks the
+    dialect (``binance`` or ``bybit``).
     """
     with contextlib.ExitStack() as stack:
         if tls_dir is None:
             tls_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="venue-tls-")))
-        command = _command(Path(data_dir), host, port, scenario, seed, api_key, api_secret, tls_dir, extra_args or [])
-        yield from _run(command, api_key, api_secret, Path(tls_dir) / CA_FILE, start_timeout)
+        extra = (["--exchange", exchange] if exchange != "binance" else []) + list(extra_args or [])
+        command = _command(Path(data_dir), host, port, scenario, seed, api_key, api_secret, tls_dir, extra)
+        yield from _run(command, api_key, api_secret, Path(tls_dir) / CA_FILE, start_timeout, exchange)
 
 
 def _run(
-    command: list[str], api_key: str | None, api_secret: str | None, ca_file: Path, start_timeout: float
+    command: list[str],
+    api_key: str | None,
+    api_secret: str | None,
+    ca_file: Path,
+    start_timeout: float,
+    exchange: str = "binance",
 ) -> Iterator[RunningVenue]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if api_key is not None:  # through the environment: keys stay out of the process list
@@ -164,7 +174,12 @@ def _run(
         raise VenueStartError("venue did not start:\n" + "\n".join(output[-20:]))
     base_url = listening[0].split(READY_LINE, 1)[1].strip()
     venue = RunningVenue(
-        base_url=base_url, port=int(base_url.rsplit(":", 1)[1]), proc=proc, ca_file=ca_file, output=output
+        base_url=base_url,
+        port=int(base_url.rsplit(":", 1)[1]),
+        proc=proc,
+        ca_file=ca_file,
+        output=output,
+        exchange=exchange,
     )
     try:
         yield venue

@@ -1,4 +1,5 @@
-"""The venue's HTTP face: Binance-shaped routes, signing, scripted faults, a request log."""
+"""The venue's HTTP face: Binance-shaped routes, signing, scripted faults, a request log (the Bybit
+dialect's face is ``bybit_server``; ``build_app`` picks one)."""
 
 from __future__ import annotations
 
@@ -156,15 +157,29 @@ async def _ticker(app: web.Application):
         await task
 
 
-def build_app(venue: Venue) -> web.Application:
-    app = web.Application(middlewares=[binance_errors])
-    app[VENUE] = venue
-    for method, path, name, handler in public_api.ROUTES:
-        if venue.engine is not None or name == "exchangeInfo":
-            app.router.add_route(method, path, make_handler(name, handler, signed=False))
+EXCHANGES = ("binance", "bybit")
+
+
+def build_app(venue: Venue, exchange: str = "binance") -> web.Application:
+    """The venue's app speaking ``exchange``'s dialect (Binance USD-M or Bybit V5) over one shared engine."""
+    if exchange not in EXCHANGES:
+        raise ValueError(f"unknown exchange {exchange!r}; known: {', '.join(EXCHANGES)}")
+    if exchange == "bybit":
+        from robust_plugin.venue import bybit_server  # imports this module
+
+        app = web.Application(middlewares=[bybit_server.bybit_errors])
+        app[VENUE] = venue
+        bybit_server.add_routes(app, venue)
+    else:
+        app = web.Application(middlewares=[binance_errors])
+        app[VENUE] = venue
+        for method, path, name, handler in public_api.ROUTES:
+            if venue.engine is not None or name == "exchangeInfo":
+                app.router.add_route(method, path, make_handler(name, handler, signed=False))
+        if venue.engine is not None:
+            for method, path, name, handler in private_api.ROUTES:
+                app.router.add_route(method, path, make_handler(name, handler, signed=True))
     if venue.engine is not None:
-        for method, path, name, handler in private_api.ROUTES:
-            app.router.add_route(method, path, make_handler(name, handler, signed=True))
         app.cleanup_ctx.append(_ticker)
     control_api.add_routes(app, VENUE)
     return app

@@ -79,6 +79,8 @@ class Venue:
                 self.engine.external_order(symbol, "", None, now)
         elif action == "cancel_stops":
             self.engine.cancel_all_algos(symbol, now)
+        elif action == "adl":
+            self.engine.auto_deleverage(symbol, params.get("quantity"), now)
 
     def external(self, action: str, symbol: str, side: str | None = None, quantity: Decimal | None = None) -> None:
         self.engine.spec(symbol)

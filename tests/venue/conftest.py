@@ -109,3 +109,36 @@ def freqtrade_binance(venue: RunningVenue, key: str = API_KEY, secret: str = API
         yield exchange
     finally:
         exchange.close()
+
+
+@pytest.fixture(scope="session")
+def bybit_venue(venue_datadir):
+    """The same venue speaking Bybit V5 (``--exchange bybit``), on the same data."""
+    with run_venue(venue_datadir, api_key=API_KEY, api_secret=API_SECRET, exchange="bybit") as running:
+        yield running
+
+
+@pytest.fixture
+def bybit_control(bybit_venue):
+    control = Control(bybit_venue)
+    control.clear_faults()
+    yield control
+    control.clear_faults()
+
+
+def make_bybit_client(venue: RunningVenue, key: str = API_KEY, secret: str = API_SECRET, **extra) -> ccxt.bybit:
+    """ccxt's own ``bybit`` class on the venue, configured as for Bybit (URLs aside)."""
+    client = ccxt.bybit({"apiKey": key, "secret": secret, **venue.ccxt_config(), **extra})
+    client.load_markets()
+    return client
+
+
+@pytest.fixture
+def bybit_client(bybit_venue, bybit_control):
+    client = make_bybit_client(bybit_venue)
+    yield client
+    bybit_control.clear_faults()  # a failed test may leave a fault that would hide what is left
+    for position in client.fetch_positions():  # leave the account flat for the next test
+        side = "sell" if position["side"] == "long" else "buy"
+        client.create_order(position["symbol"], "market", side, position["contracts"], None, {"reduceOnly": True})
+    client.cancel_all_orders(BTC)
