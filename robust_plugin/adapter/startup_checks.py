@@ -140,9 +140,26 @@ def check_strategy(strategy: Any, mixin: type, plugin: PluginConfig) -> None:
                     hook,
                 )
     exit_type = strategy.order_types.get("exit", "limit")
+    live = (getattr(strategy, "config", None) or {}).get("runmode") in (RunMode.DRY_RUN, RunMode.LIVE)
+    if live and exit_type == "limit" and plugin.aged.enabled and not unfilled_exit_timeout(strategy):
+        logger.warning(
+            "robust_plugin: order_types.exit is 'limit' and unfilledtimeout.exit is not set: an aged "
+            "exit whose limit order does not fill rests on the exchange until it does, and the close "
+            'waits with it. Set "unfilledtimeout": {"exit": N, "unit": "seconds"} (freqtrade then '
+            "cancels it and the plugin signals the exit again at the current stage's price)."
+        )
     if exit_type != "limit":
         logger.warning(
             "robust_plugin: order_types.exit is '%s'. Aged exits then happen at a candle's open "
             'in backtesting instead of at their target price; use "exit": "limit".',
             exit_type,
         )
+
+
+def unfilled_exit_timeout(strategy: Any) -> float | None:
+    """freqtrade's ``unfilledtimeout.exit`` for this strategy (the config's, else the strategy's)."""
+    timeouts = getattr(strategy, "unfilledtimeout", None) or (getattr(strategy, "config", None) or {}).get(
+        "unfilledtimeout"
+    )
+    value = (timeouts or {}).get("exit")
+    return float(value) if value else None

@@ -86,6 +86,9 @@ PLUGIN = {
 }
 
 
+BASE_ORDER_TYPES = {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True}
+
+
 def _config(
     venue: RunningVenue, workdir: Path, pairs: list[str], capability: str | None, overrides: dict | None = None
 ) -> Path:
@@ -100,7 +103,9 @@ def _config(
         "timeframe": "1m",
         "entry_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
         "exit_pricing": {"price_side": "other", "use_order_book": True, "order_book_top": 1},
-        "order_types": {"entry": "market", "exit": "market", "stoploss": "market", "stoploss_on_exchange": True},
+        "order_types": BASE_ORDER_TYPES,
+        # as traders set it with limit exits: an exit that does not fill is cancelled and signalled again
+        "unfilledtimeout": {"entry": 10, "exit": 10, "unit": "seconds"},
         "position_adjustment_enable": True,
         "exchange": {"name": "binance", "key": KEY, "secret": SECRET, "pair_whitelist": pairs},
         "pairlists": [{"method": "StaticPairList"}],
@@ -118,7 +123,7 @@ def _config(
     return path
 
 
-def limits() -> cc.Limits:
+def limits(stops_on_exchange: bool = True) -> cc.Limits:
     from robust_plugin.core.durations import parse_duration
 
     def seconds(part: str, key: str) -> float:
@@ -131,6 +136,7 @@ def limits() -> cc.Limits:
         settlement_deadline_s=seconds("settlement", "deadline"),
         alert_min_interval_s=seconds("alerts", "min_interval"),
         close_backoff_max_s=seconds("closing", "backoff_max"),
+        stops_on_exchange=stops_on_exchange,
     )
 
 
@@ -238,7 +244,9 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
                 tuple(journal.read()),
                 tuple(samples),
                 tuple(restarts),
-                limits(),
+                limits(
+                    bool(deep_merge(BASE_ORDER_TYPES, (overrides or {}).get("order_types", {}))["stoploss_on_exchange"])
+                ),
                 stopped_ms=stopped_ms,
             )
         )

@@ -23,6 +23,7 @@ class Limits:
     settlement_deadline_s: float
     alert_min_interval_s: float
     close_backoff_max_s: float = 300.0
+    stops_on_exchange: bool = True  # freqtrade's stoploss_on_exchange: a position must have a stop order
     slack_s: float = 10.0
 
     @property

@@ -45,3 +45,34 @@ def test_freqtrades_database_per_run_mode():
         "sqlite:///tradesv3.dryrun.sqlite"
     ]
     assert freqtrade_db_urls({"runmode": RunMode.LIVE, "db_url": "postgresql://h/ft"}) == ["postgresql://h/ft"]
+
+
+def _strategy(runmode: RunMode, unfilledtimeout: dict | None):
+    from robust_plugin import RobustMixin
+    from robust_plugin.adapter.startup_checks import HOOKS
+
+    cls = type("Limits", (), {hook: getattr(RobustMixin, hook) for hook in HOOKS})
+    strategy = cls()
+    strategy.use_exit_signal = True
+    strategy.order_types = {"entry": "limit", "exit": "limit"}
+    strategy.unfilledtimeout = unfilledtimeout
+    strategy.config = {"runmode": runmode}
+    return strategy
+
+
+def test_limit_exits_without_an_exit_timeout_are_warned_about_live(caplog):
+    """A limit exit that does not fill rests for ever without unfilledtimeout.exit (freqtrade has no
+    default), and an aged close waits with it: the rehearsal's limit-exit cells stalled so."""
+    from robust_plugin import RobustMixin
+    from robust_plugin.adapter.startup_checks import check_strategy
+    from robust_plugin.core.config import PluginConfig
+
+    plugin = PluginConfig.model_validate({"aged": {"max_age": "1h"}})
+    with caplog.at_level("WARNING"):
+        check_strategy(_strategy(RunMode.LIVE, None), RobustMixin, plugin)
+    assert any("unfilledtimeout.exit is not set" in r.message for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        check_strategy(_strategy(RunMode.LIVE, {"exit": 30, "unit": "seconds"}), RobustMixin, plugin)
+        check_strategy(_strategy(RunMode.BACKTEST, None), RobustMixin, plugin)
+    assert not any("unfilledtimeout" in r.message for r in caplog.records)
