@@ -169,8 +169,12 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
             api_secret=SECRET,
             extra_args=["--balance", "100000"],
             tls_dir=workdir / "tls",  # the CA certificate the bot's config names; kept with --keep
+            exchange=args.exchange,
         ) as venue:
-            config = _config(venue, workdir, pairs, args.capability, overrides)
+            exchange = {
+                "exchange": {"name": args.exchange, **({"enable_ws": False} if args.exchange != "binance" else {})}
+            }
+            config = _config(venue, workdir, pairs, args.capability, deep_merge(exchange, overrides or {}))
             bot = Bot(config, workdir, datadir, args.strategy)
             journal, samples, restarts = Journal(workdir / "robust_plugin.sqlite"), [], []
             pending: dict | None = None  # a restart whose bot is not running yet
@@ -231,6 +235,11 @@ def rehearse(args: argparse.Namespace, overrides: dict | None = None) -> list[cc
             if pending:  # the last restart never came up: count its downtime to the end
                 restarts.append(cc.Restart(pending["kind"], pending["killed_ms"], int(time.time() * 1000)))
             truth = venue.call("GET", "/_venue/state", timeout=30)
+        if args.exchange == "bybit":  # the ground truth counts orders as the engine does; freqtrade as Bybit shows them
+            from robust_plugin.venue.bybit_orders import bybit_id
+
+            for order in truth.get("orders", []):
+                order["order_id"] = bybit_id(int(order["order_id"]))
         if args.keep:
             (workdir / "truth.json").write_text(json.dumps(truth))
             (workdir / "samples.json").write_text(json.dumps([[s.at_ms, s.open_trades] for s in samples]))
@@ -294,6 +303,12 @@ def main(argv: list[str] | None = None) -> int:
         dest="capability",
         choices=sorted(BREAKS),
         help="turn one capability of the plugin off on purpose; the run must then fail",
+    )
+    parser.add_argument(
+        "--exchange",
+        choices=("binance", "bybit"),
+        default="binance",
+        help="the venue's dialect and freqtrade's exchange (default binance)",
     )
     parser.add_argument("--keep", metavar="DIR", help="keep the run's files (logs, databases, ground truth) in DIR")
     parser.add_argument(
