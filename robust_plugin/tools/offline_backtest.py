@@ -11,7 +11,8 @@ data directory, and runs freqtrade with one more ``--config`` that points ccxt a
 Every argument after the optional subcommand (``backtesting`` by default) goes to freqtrade
 unchanged. The data directory is freqtrade's own (``--datadir``, the config's ``datadir``, or
 ``<user_data>/data/<exchange>``) and must hold the candles in freqtrade's default feather format,
-e.g. from an earlier ``freqtrade download-data``. Binance (USD-M futures and spot) only.
+e.g. from an earlier ``freqtrade download-data``. Binance (USD-M futures and spot) and Bybit (linear
+USDT perpetuals), the exchanges the venue speaks.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from robust_plugin.tools.backtest_env import write_override
 from robust_plugin.venue.process import VenueStartError, run_venue
 
 COMMANDS = ("backtesting", "hyperopt", "lookahead-analysis", "recursive-analysis")
-EXCHANGES = ("binance", "binanceusdm")
+EXCHANGES = {"binance": "binance", "binanceusdm": "binance", "bybit": "bybit"}  # config name -> venue dialect
 
 
 class OfflineError(Exception):
@@ -59,7 +60,9 @@ def resolve(argv: list[str]) -> tuple[str, Path]:
         raise OfflineError(f"freqtrade cannot read the configuration: {error}") from None
     name = str(config.get("exchange", {}).get("name", "")).lower()
     if name not in EXCHANGES:
-        raise OfflineError(f"the local venue serves Binance markets only; the configuration uses exchange {name!r}")
+        raise OfflineError(
+            f"the local venue serves Binance and Bybit markets only; the configuration uses exchange {name!r}"
+        )
     datadir = Path(config["datadir"])
     if not any(datadir.glob("*.feather")) and not any((datadir / "futures").glob("*.feather")):
         raise OfflineError(
@@ -78,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if not _known(argv).config:  # freqtrade's default, which one more --config would otherwise replace
         argv = ["--config", "config.json", *argv]
     try:
-        _, datadir = resolve(argv)
-        with run_venue(datadir) as venue, tempfile.TemporaryDirectory() as tmp:
+        name, datadir = resolve(argv)
+        with run_venue(datadir, exchange=EXCHANGES[name]) as venue, tempfile.TemporaryDirectory() as tmp:
             override = write_override(Path(tmp) / "offline-markets.json", venue)
             print(f"robust_plugin: markets from the local venue at {venue.base_url} ({datadir})", flush=True)
             return subprocess.call([sys.executable, "-m", "freqtrade", command, *argv, "--config", str(override)])

@@ -121,3 +121,13 @@ def test_bybit_largest_market_order_comes_from_the_lot_size_filter():
     market = {"symbol": "BTC/USDT:USDT", "limits": {"amount": {"min": 0.001, "max": 1190.0}}, "info": instrument}
     assert dialect_for("bybit").largest_market_order(market) == 119.0
     assert dialect_for("binance").largest_market_order(market) == 1190.0  # ccxt does not parse maxMktOrderQty
+
+
+def test_start_up_says_bybit_runs_every_capability_and_okx_runs_without_the_order_guard():
+    """Bybit is proven live against the venue's Bybit dialect: no 'not covered' warning any more;
+    an exchange without a dialect is told which capability is off and why."""
+
+    text, attention = describe(dialect_for("bybit"))
+    assert text == "robust_plugin on bybit: every capability on" and not attention
+    text, attention = describe(dialect_for("okx"))
+    assert attention and "order guard" in text and "off: no okx dialect" in text
