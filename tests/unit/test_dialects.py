@@ -131,3 +131,14 @@ def test_start_up_says_bybit_runs_every_capability_and_okx_runs_without_the_orde
     assert text == "robust_plugin on bybit: every capability on" and not attention
     text, attention = describe(dialect_for("okx"))
     assert attention and "order guard" in text and "off: no okx dialect" in text
+
+
+def test_binance_percent_price_refusals_are_limits_not_retried_as_unknown():
+    """The venue now enforces PERCENT_PRICE as Binance does (-4016 above the band, -4024 below); both
+    are the order's price outside the exchange's limits, not a failure to retry blindly."""
+    from robust_plugin.core.failures import FailureClass, classify
+
+    codes = dialect_for("binance").error_codes
+    for code in (-4016, -4024):
+        error = ccxt.ExchangeError(f'binance {{"code":{code},"msg":"Limit price can\'t be higher than 1.0."}}')
+        assert classify(error, None, codes).failure_class is FailureClass.LIMITS

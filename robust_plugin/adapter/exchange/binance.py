@@ -28,7 +28,8 @@ ERROR_CODES: dict[int, FailureClass] = {
     -4005: FailureClass.LIMITS,  # quantity above maximum
     -4164: FailureClass.LIMITS,  # notional below minimum
     -4131: FailureClass.LIMITS,  # counterparty best price outside PERCENT_PRICE
-    -4024: FailureClass.LIMITS,  # price above the multiplier-up limit
+    -4016: FailureClass.LIMITS,  # limit price above the PERCENT_PRICE band (multiplierUp x mark)
+    -4024: FailureClass.LIMITS,  # limit price below the PERCENT_PRICE band (multiplierDown x mark)
     -4014: FailureClass.LIMITS,  # price not a multiple of the tick
     -4023: FailureClass.LIMITS,  # quantity not a multiple of the step
 }
