@@ -17,7 +17,7 @@ from aiohttp import web
 from robust_plugin.venue import bybit_account, bybit_market, bybit_orders, errors
 from robust_plugin.venue.bybit_auth import verify
 from robust_plugin.venue.bybit_errors import BybitError, envelope, error_body, limit_headers, translate
-from robust_plugin.venue.server import BEFORE_KINDS, REQUEST_LOG_LIMIT, VENUE, _gateway_page, compact
+from robust_plugin.venue.server import BEFORE_KINDS, VENUE, _gateway_page, compact
 from robust_plugin.venue.venue import Venue
 
 LOG = logging.getLogger("robust_plugin.venue")
@@ -88,9 +88,7 @@ def make_handler(name, handler, signed: bool):
             entry["code"] = error.ret_code
             response = _refusal(venue, error)
         entry["status"] = response.status
-        venue.requests.append(entry)
-        if len(venue.requests) > REQUEST_LOG_LIMIT:
-            del venue.requests[: REQUEST_LOG_LIMIT // 2]
+        venue.log_request(entry)
         return response
 
     return serve
@@ -133,7 +131,7 @@ async def bybit_errors(request: web.Request, handler):
         return await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as refusal:
         entry = {"time": venue.now_ms(), "method": request.method, "path": request.path, "endpoint": None}
-        venue.requests.append({**entry, "status": refusal.status, "code": 10017})
+        venue.log_request({**entry, "status": refusal.status, "code": 10017})
         error = BybitError(10017, "route not found or request method is invalid", refusal.status)
         return _refusal(venue, error)
     except web.HTTPException:

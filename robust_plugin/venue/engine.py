@@ -377,22 +377,9 @@ class Engine:
         self._liquidations += 1
         side = "SELL" if position.amount > 0 else "BUY"
         margin_left = position.margin
-        order = Order(
-            self.ledger.new_id(),
-            f"autoclose-{now}{self._liquidations:06d}",
-            symbol,
-            side,
-            "LIMIT",
-            abs(position.amount),
-            price,
-            "IOC",
-            True,
-            False,
-            now,
-            now,
-            origin="liquidation",
+        order = self._exchange_close(
+            f"autoclose-{now}{self._liquidations:06d}", symbol, side, abs(position.amount), price, now, "liquidation"
         )
-        self.ledger.add_order(order)
         fill = self.ledger.apply_fill(order, abs(position.amount), price, self.taker_fee, False, now)
         left = margin_left + fill.realized_pnl  # what remained of the margin goes to the insurance fund
         if left > 0:
@@ -409,9 +396,17 @@ class Engine:
         qty = abs(position.amount) if quantity is None else min(quantity, abs(position.amount))
         side = "SELL" if position.amount > 0 else "BUY"
         price, _ = self.bid_ask(symbol, now)
+        order = self._exchange_close(f"adl_autoclose-{now}", symbol, side, qty, price, now, "adl")
+        self.ledger.apply_fill(order, qty, price, ZERO, False, now)
+        return order
+
+    def _exchange_close(
+        self, client_id: str, symbol: str, side: str, qty: Decimal, price: Decimal, now: int, origin: str
+    ) -> Order:
+        """A reduce-only IOC order the exchange places itself (liquidation, auto-deleveraging), in the ledger."""
         order = Order(
             self.ledger.new_id(),
-            f"adl_autoclose-{now}",
+            client_id,
             symbol,
             side,
             "LIMIT",
@@ -422,10 +417,9 @@ class Engine:
             False,
             now,
             now,
-            origin="adl",
+            origin=origin,
         )
         self.ledger.add_order(order)
-        self.ledger.apply_fill(order, qty, price, ZERO, False, now)
         return order
 
     def _fund(self, start: int, now: int) -> None:

@@ -16,7 +16,6 @@ from robust_plugin.venue.venue import Venue
 
 VENUE = web.AppKey("venue", Venue)
 LOG = logging.getLogger("robust_plugin.venue")
-REQUEST_LOG_LIMIT = 20_000
 BEFORE_KINDS = ("latency", "rate_limit", "disconnect", "server_error")
 
 
@@ -86,9 +85,7 @@ def make_handler(name: str, handler, signed: bool):
             response = await _serve(venue, request, name, handler, signed, params, body, entry)
         response.headers.update(venue.weights.headers(request.method, request.path))
         entry["status"] = response.status
-        venue.requests.append(entry)
-        if len(venue.requests) > REQUEST_LOG_LIMIT:
-            del venue.requests[: REQUEST_LOG_LIMIT // 2]
+        venue.log_request(entry)
         return response
 
     return serve
@@ -127,7 +124,7 @@ async def binance_errors(request: web.Request, handler):
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as refusal:
         venue = request.app[VENUE]
         entry = {"time": venue.now_ms(), "method": request.method, "path": request.path, "endpoint": None}
-        venue.requests.append({**entry, "status": refusal.status, "code": -1000})
+        venue.log_request({**entry, "status": refusal.status, "code": -1000})
         msg = f"Unknown path {request.path}" if refusal.status == 404 else f"Method not allowed for {request.path}"
         return web.json_response({"code": -1000, "msg": msg}, status=refusal.status, dumps=compact)
     except web.HTTPException:

@@ -15,6 +15,8 @@ from robust_plugin.venue.weights import RequestWeights
 
 DEFAULT_BALANCE = Decimal("10000")
 
+REQUEST_LOG_LIMIT = 20_000  # requests kept for GET /_venue/requests
+
 
 class Venue:
     def __init__(
@@ -103,6 +105,12 @@ class Venue:
                 self._lag_recorded.add((symbol, changed_at))
                 self.plan.record(lags[0], "positionRisk", symbol, now, shown=amount, actual=position.amount)
         return amount, entry, hidden
+
+    def log_request(self, entry: dict) -> None:
+        """One request in the request log (``GET /_venue/requests``); the oldest half goes past the limit."""
+        self.requests.append(entry)
+        if len(self.requests) > REQUEST_LOG_LIMIT:
+            del self.requests[: REQUEST_LOG_LIMIT // 2]
 
     def truth(self) -> dict:
         ledger = self.engine.ledger.truth() if self.engine else {}
