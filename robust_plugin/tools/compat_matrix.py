@@ -54,6 +54,20 @@ TESTS = (
     "tests/integration/test_live_closing.py",
     "tests/integration/test_live_settlement.py",
 )
+# ``--quick`` (what CI runs beside make test): every internal check, the backtests, and one live test
+# per freqtrade path the plugin takes (close, lost response, chunks, stop-order recovery, settlement,
+# restart); the full set is the default.
+_LIVE = "tests/integration/test_live_"
+QUICK = (
+    "tests/test_compat.py",
+    "tests/integration/test_backtest_aged.py",
+    _LIVE + "closing.py::test_close_succeeds_on_the_first_attempt",
+    _LIVE + "closing.py::test_lost_response_after_execution_closes_once_at_the_right_price",
+    _LIVE + "closing.py::test_position_above_market_lot_size_is_closed_in_chunks",
+    _LIVE + "closing.py::test_position_gone_while_a_stop_order_is_open_sends_no_order_and_asks_for_reload",
+    _LIVE + "settlement.py::test_a_long_visibility_lag_is_verified_late_never_rolled_back",
+    _LIVE + "settlement.py::test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restart",
+)
 
 
 @dataclass
@@ -211,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tests", nargs="+", default=list(TESTS), help="test paths to run under each release")
     parser.add_argument(
+        "--quick", action="store_true", help="the quick subset: internals, backtests, one live test per path"
+    )
+    parser.add_argument(
         "--prepare-only", action="store_true", help="only create the virtualenvs (CI does it while make test runs)"
     )
     args = parser.parse_args(argv)
@@ -226,7 +243,14 @@ def main(argv: list[str] | None = None) -> int:
                 ensure_venv(release, venv, args.python)
             continue
         run_tests = not (is_dev and args.dev_venv_tested)
-        outcome = run_release(release, venv, args.python, dev=is_dev, run_tests=run_tests, tests=tuple(args.tests))
+        outcome = run_release(
+            release,
+            venv,
+            args.python,
+            dev=is_dev,
+            run_tests=run_tests,
+            tests=QUICK if args.quick else tuple(args.tests),
+        )
         outcomes.append(outcome)
     if args.prepare_only:
         return 0
