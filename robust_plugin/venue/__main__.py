@@ -103,12 +103,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         help="request weight per minute before 429/418, as Binance's 2400 (default: counted, never refused)",
     )
+    parser.add_argument(
+        "--order-limit",
+        type=int,
+        help="orders per 10 s (4x per minute) before 429/-1015, as Binance's 300 (default: counted, never refused)",
+    )
     parser.add_argument("--tls-dir", type=Path, help="where to write the CA certificate ca.pem (default: a temp dir)")
     args = parser.parse_args(argv)
     if bool(args.api_key) != bool(args.api_secret):
         parser.error("--api-key and --api-secret go together")
     if args.weight_limit is not None and args.weight_limit < 1:
         parser.error("--weight-limit must be positive")
+    if args.order_limit is not None and args.order_limit < 1:
+        parser.error("--order-limit must be positive")
     if args.speed <= 0:
         parser.error("--speed must be positive")
     return args
@@ -125,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             raise FileNotFoundError(f"data directory not found: {args.data}")
         credentials = Credentials({args.api_key: args.api_secret} if args.api_key else None)
         venue = Venue(args.data, scenario, args.seed, credentials, args.speed, args.start, args.balance)
-        venue.weights.limit = args.weight_limit
+        venue.weights.limit, venue.weights.order_limit = args.weight_limit, args.order_limit
     except (OSError, ValueError, ScenarioError) as error:
         print(f"venue: cannot start: {error}", file=sys.stderr)
         return 2

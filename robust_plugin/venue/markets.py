@@ -245,6 +245,7 @@ def exchange_info(markets: dict[str, MarketSpec], kind: str, server_time_ms: int
         "rateLimits": [
             {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
             {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
         ],
         "exchangeFilters": [],
         "symbols": symbols,

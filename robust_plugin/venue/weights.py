@@ -6,7 +6,9 @@ Binance's USD-M endpoint pages. With a per-minute limit set (``--weight-limit``)
 takes the minute over it is answered 429 / -1003 with ``Retry-After`` (the seconds left in the
 minute); a client that keeps sending before then is banned: 418 / -1003 with ``Retry-After`` until
 the ban ends. Binance's own limit is 2400; without a limit the venue only counts, so a fast bench
-or a test on loopback is never refused.
+or a test on loopback is never refused. With an order limit set (``--order-limit``, orders per 10
+seconds; the minute allows four times as many, as Binance's 300 and 1200), the order over it is
+answered 429 / -1015 without ``Retry-After`` and is not placed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from robust_plugin.venue.errors import VenueError
 
 BINANCE_LIMIT = 2400  # REQUEST_WEIGHT per minute, as exchangeInfo's rateLimits says
+BINANCE_ORDER_LIMIT = 300  # ORDERS per 10 seconds (1200 per minute), as exchangeInfo's rateLimits says
 BAN_SECONDS = 120  # Binance's first ban lasts 2 minutes (it grows for repeat offenders)
 IP = "127.0.0.1"
 
@@ -92,8 +95,11 @@ def weight(method: str, path: str, params: dict) -> int:
 class RequestWeights:
     """The weight used per minute and the orders per 10 s and per minute, for the one client IP."""
 
-    def __init__(self, limit: int | None = None, ban_seconds: int = BAN_SECONDS, clock=time.time):
+    def __init__(
+        self, limit: int | None = None, ban_seconds: int = BAN_SECONDS, clock=time.time, order_limit: int | None = None
+    ):
         self.limit, self.ban_seconds, self.clock = limit, ban_seconds, clock
+        self.order_limit = order_limit  # orders per 10 s; per minute four times as many
         self.minute = self.ten_s = -1
         self.used = self.orders_10s = self.orders_1m = 0
         self.refused_minute = -1  # the minute a 429 was answered in
@@ -113,6 +119,9 @@ class RequestWeights:
             return self._banned(now)
         self.used += weight(method, path, params)
         if (method, path) in ORDER_ENDPOINTS:
+            refusal = self._order_count_refusal()
+            if refusal is not None:
+                return refusal
             self.orders_10s += 1
             self.orders_1m += 1
         if self.limit is None or self.used <= self.limit:
@@ -127,6 +136,18 @@ class RequestWeights:
             "Please use the websocket for live updates to avoid polling the API."
         )
         return VenueError(-1003, msg, 429, {"Retry-After": str(retry_after)})
+
+    def _order_count_refusal(self) -> VenueError | None:
+        """-1015 when one more order would go over the 10-second or the minute count (not placed, not counted)."""
+        if self.order_limit is None:
+            return None
+        for count, limit, interval in (
+            (self.orders_10s, self.order_limit, "10 SECOND"),
+            (self.orders_1m, 4 * self.order_limit, "1 MINUTE"),
+        ):
+            if count >= limit:
+                return VenueError(-1015, f"Too many new orders; current limit is {limit} orders per {interval}.", 429)
+        return None
 
     def _banned(self, now: float) -> VenueError:
         until_ms = int(self.banned_until * 1000)

@@ -285,6 +285,44 @@ def test_1003_over_the_weight_limit_is_429_then_418_for_a_client_that_keeps_goin
         assert (still.status, still.code) == (418, -1003)
 
 
+def test_order_counts_over_the_limit_are_refused_1015_and_not_placed():
+    from robust_plugin.venue.weights import RequestWeights
+
+    now = [999_960.0]  # a minute (and a 10-second window) starts here
+    counts = RequestWeights(clock=lambda: now[0], order_limit=3)
+    admit = [counts.admit("POST", "/fapi/v1/order", {}) for _ in range(4)]
+    assert admit[:3] == [None] * 3
+    assert (admit[3].status, admit[3].code, admit[3].headers) == (429, -1015, {})  # Binance sends no Retry-After
+    assert admit[3].msg == "Too many new orders; current limit is 3 orders per 10 SECOND."
+    assert counts.orders_10s == 3  # the refused order is not placed, so not counted
+    assert counts.admit("GET", "/fapi/v1/order", {}) is None  # reading is not placing
+    for _ in range(3):  # three more 10-second windows: 12 orders in the minute, then the minute's limit
+        now[0] += 10
+        assert [counts.admit("POST", "/fapi/v1/algoOrder", {}) for _ in range(3)] == [None] * 3
+    now[0] += 10
+    assert counts.admit("POST", "/fapi/v1/order", {}).msg.endswith("limit is 12 orders per 1 MINUTE.")
+    now[0] += 20  # a new minute
+    assert counts.admit("POST", "/fapi/v1/order", {}) is None
+    assert RequestWeights().order_limit is None  # by default counted, never refused
+
+
+def test_1015_through_the_venue_reaches_ccxt_as_rate_limited_and_places_nothing(venue_datadir):
+    import ccxt
+
+    with run_venue(venue_datadir, api_key=API_KEY, api_secret=API_SECRET, extra_args=["--order-limit", "2"]) as lim:
+        Control(lim).price("BTCUSDT", PRICE)
+        if time.time() % 10 > 7:  # the 10 seconds must not roll over between the orders below
+            time.sleep(10.5 - time.time() % 10)
+        assert [order(lim, newClientOrderId=f"count-{i}").status for i in range(2)] == [200, 200]
+        over = order(lim, newClientOrderId="count-2")
+        assert (over.status, over.code) == (429, -1015), over
+        assert "Retry-After" not in over.headers
+        client = make_client(lim)
+        with pytest.raises(ccxt.DDoSProtection):  # ccxt raises this for every 429 from Binance
+            client.create_order(BTC, "limit", "buy", 0.01, 45_000)
+        assert {o["clientOrderId"] for o in client.fetch_open_orders(BTC)} == {"count-0", "count-1"}
+
+
 # -- newOrderRespType: ACK by default -------------------------------------------------------------
 def test_an_order_without_newOrderRespType_is_answered_ack(v):
     ack = order(v, type="MARKET", price=None, timeInForce=None, newClientOrderId="rule-ack")

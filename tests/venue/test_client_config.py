@@ -103,3 +103,11 @@ def test_the_venue_binds_loopback_only(tmp_path):
     with pytest.raises(SystemExit):
         parse_args(["--data", str(tmp_path), "--host", "0.0.0.0"])
     assert parse_args(["--data", str(tmp_path)]).host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("option", ["--weight-limit", "--order-limit"])
+def test_a_limit_that_is_not_positive_is_refused_naming_the_option(tmp_path, option, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--data", str(tmp_path), option, "0"])
+    assert f"{option} must be positive" in capsys.readouterr().err
+    assert getattr(parse_args(["--data", str(tmp_path), option, "300"]), option[2:].replace("-", "_")) == 300
