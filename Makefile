@@ -37,7 +37,7 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not rehearsal" --durations=15
+	$(BIN)/python -m pytest -m "not rehearsal" -n 2 --durations=15
 	$(BIN)/python -m pytest -m rehearsal
 
 lint: $(STAMP)

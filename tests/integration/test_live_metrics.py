@@ -83,6 +83,7 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
             return (
                 all_trades_closed(tmp_path)
                 and seen("robust_plugin_close_attempts_total", outcome="failed")
+                and seen("robust_plugin_close_attempts_total", outcome="filled")
                 and seen("robust_plugin_findings_total")
                 and seen("robust_plugin_alerts_total")
                 and seen("robust_plugin_settlement_outcomes_total")
