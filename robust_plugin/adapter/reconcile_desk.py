@@ -74,7 +74,15 @@ class ReconcileDesk:
             side = Side.of(t.is_short).value
             views.append(
                 rec.TradeView(
-                    t.id, t.pair, side, float(t.amount), opened, t.id in settling, self.stoploss_on_exchange, stop_live
+                    t.id,
+                    t.pair,
+                    side,
+                    float(t.amount),
+                    opened,
+                    t.id in settling,
+                    self.stoploss_on_exchange,
+                    stop_live,
+                    entered=t.entered,
                 )
             )
         self._missing_stops = rec.track_missing_stops(views, self._missing_stops, now)

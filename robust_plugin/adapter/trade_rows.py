@@ -1,9 +1,9 @@
 """What reconciliation reads of freqtrade's trades, in one column query per question.
 
-Reconciliation runs every few seconds and needs five facts per open trade (pair, side, amount, open
-time, whether a stop order is open). Loading freqtrade's ``Trade`` objects for that, as
+Reconciliation runs every few seconds and needs six facts per open trade (pair, side, amount, open
+time, whether a stop order is open, whether an entry order has filled). Loading freqtrade's ``Trade`` objects for that, as
 ``Trade.get_open_trades()`` does, also loads every order of every trade: most of the plugin's time
-in a reconciliation loop. These queries read the five facts straight from freqtrade's tables, in the
+in a reconciliation loop. These queries read the six facts straight from freqtrade's tables, in the
 session freqtrade uses; trades freqtrade already holds in that session are read from memory, with
 changes it has not committed yet. Nothing is written or flushed.
 """
@@ -26,6 +26,7 @@ class TradeRow:
     amount: float
     open_date_utc: datetime
     has_open_sl_orders: bool
+    entered: bool = True  # an entry order has filled, even in part (a resting entry expects no position)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -36,16 +37,24 @@ def _utc(value: datetime | None) -> datetime | None:
 def _queries() -> tuple[Any, Any]:
     """The two statements, built once (building one costs about as much as running it)."""
     from freqtrade.persistence import Order, Trade
-    from sqlalchemy import and_, bindparam, exists, select
+    from sqlalchemy import and_, bindparam, case, exists, select
 
     stop_open = exists().where(
         and_(Order.ft_trade_id == Trade.id, Order.ft_order_side == "stoploss", Order.ft_is_open.is_(True))
     )
-    columns = select(Trade.id, Trade.pair, Trade.is_short, Trade.amount, Trade.open_date, stop_open)
+    entry_side = case((Trade.is_short.is_(True), "sell"), else_="buy")
+    entered = exists().where(and_(Order.ft_trade_id == Trade.id, Order.ft_order_side == entry_side, Order.filled > 0))
+    columns = select(Trade.id, Trade.pair, Trade.is_short, Trade.amount, Trade.open_date, stop_open, entered)
     return (
         columns.where(Trade.is_open.is_(True)),
         columns.where(Trade.is_open.is_(False), Trade.close_date > bindparam("after")),
     )
+
+
+def has_filled_entry(trade: Any) -> bool:
+    """An entry order of ``trade`` has filled, even in part (freqtrade's ``nr_of_successful_entries``
+    counts only closed orders; a partly filled entry already holds a position)."""
+    return any(o.ft_order_side == trade.entry_side and (o.filled or 0) > 0 for o in trade.orders)
 
 
 def _rows(query: Any, **params: Any) -> list[TradeRow]:
@@ -57,7 +66,7 @@ def _rows(query: Any, **params: Any) -> list[TradeRow]:
     session = Trade.session
     loaded = session.identity_map
     rows = []
-    for id_, pair, short, amount, opened, stop in session.execute(query, params):
+    for id_, pair, short, amount, opened, stop, entered in session.execute(query, params):
         trade = loaded.get(identity_key(Trade, id_))
         if trade is not None and "orders" in trade.__dict__:  # no lazy load: that would be a query per trade
             rows.append(
@@ -68,10 +77,11 @@ def _rows(query: Any, **params: Any) -> list[TradeRow]:
                     float(trade.amount or 0.0),
                     _utc(trade.open_date),
                     trade.has_open_sl_orders,
+                    has_filled_entry(trade),
                 )
             )
         else:
-            rows.append(TradeRow(id_, pair, bool(short), float(amount or 0.0), _utc(opened), bool(stop)))  # type: ignore[arg-type]
+            rows.append(TradeRow(id_, pair, bool(short), float(amount or 0.0), _utc(opened), bool(stop), bool(entered)))  # type: ignore[arg-type]
     return rows
 
 

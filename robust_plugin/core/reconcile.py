@@ -1,6 +1,7 @@
 """Reconciliation: freqtrade's open trades against the exchange's positions, as named findings.
 
-``orphan``: a position with no open trade; ``ghost``: an open trade with no position;
+``orphan``: a position with no open trade; ``ghost``: an open trade with no position (a trade
+whose entry order has not filled yet expects none: a resting limit entry is not a ghost);
 ``size_mismatch``: both, with other sizes or sides; ``unprotected``: a position whose stop order
 on the exchange has been missing for too long. Findings are deduplicated by fingerprint: the same
 finding is reported once, until it changes or goes away.
@@ -45,6 +46,7 @@ class TradeView:
     settling: bool = False
     stoploss_on_exchange: bool = False
     stop_order_live: bool = True
+    entered: bool = True  # an entry order of the trade has filled, even in part
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,8 @@ def reconcile(
         total = sum(t.amount for t in settled)
         ids = settled[0].trade_id if len(settled) == 1 else None
         if position is None:
+            if not any(t.entered for t in settled):  # entry orders still open: no position expected yet
+                continue
             findings.append(
                 Finding(FindingKind.GHOST, pair, ids, total, 0.0, "open trade, no position on the exchange")
             )

@@ -169,3 +169,41 @@ def test_a_position_above_the_market_order_limit_is_closed_in_chunks(tmp_path, s
     assert "close_escalated" in [e["kind"] for e in events]
     assert len([e for e in events if e["kind"] == "close_chunk"]) == len(chunks)
     assert not truth["positions"]
+
+
+def test_an_entry_acknowledged_but_never_executed_raises_no_false_alarm(tmp_path, sample_datadir):
+    """Bybit acknowledges an order before it executes (orderId only). Here the entry is acknowledged
+    and never executes: freqtrade keeps an open entry order it cannot find, nothing filled, no position.
+    Reconciliation must not call that trade a ghost ("check the exchange") after its grace: a trade
+    whose entry has not filled expects no position, as a resting limit entry on any exchange."""
+    import time
+
+    from tests.integration.live_harness import freqtrade_db, plugin_events
+
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('[[faults]]\nkind = "phantom_fill"\nreduce_only = false\noccurrences = [1]\n')
+    plugin = {"aged": {"enabled": False}, "reconcile": {"interval": "2s", "grace": "2s"}}
+    extra = {**BYBIT, "robust_plugin": plugin, "rehearsal_hold_seconds": 600}
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario, exchange="bybit") as venue:
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+        seen_at: list[float] = []
+
+        def long_past_the_grace() -> bool:
+            # freqtrade's own loop is held by its fetch_order retries (about 35 s) until it gives up on the order
+            if not seen_at and "Cannot query order" in (tmp_path / "freqtrade.log").read_text():
+                seen_at.append(time.monotonic())
+            return bool(seen_at) and time.monotonic() - seen_at[0] > 15  # several reconciliations past 2 s
+
+        log = run_trade(
+            config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=long_past_the_grace, timeout=110
+        )
+        truth = venue_state(venue)
+    events = plugin_events(tmp_path)
+    assert seen_at, log[-3000:]
+    [trade] = freqtrade_db(tmp_path)["trades"]
+    assert trade["is_open"] == 1, log[-3000:]  # freqtrade still waits for its entry order
+    assert [f["kind"] for f in truth["faults_fired"]] == ["phantom_fill"]
+    assert not truth["positions"] and not [o for o in truth["orders"] if o["origin"] == "api"], "nothing executed"
+    assert not [e for e in events if e["kind"].startswith("finding_")], [e["kind"] for e in events]
+    assert not [e for e in events if e["kind"].startswith("settlement_")], "nothing filled: nothing to settle"
+    assert "Unexpected error" not in log  # no callback of the plugin raised

@@ -40,7 +40,7 @@ def _trade(pair: str, *, short: bool = False, is_open: bool = True, closed: date
     return trade
 
 
-def _order(trade: Trade, side: str, *, is_open: bool, order_id: str) -> None:
+def _order(trade: Trade, side: str, *, is_open: bool, order_id: str, filled: float | None = None) -> None:
     trade.orders.append(
         Order(
             ft_order_side=side,
@@ -53,6 +53,7 @@ def _order(trade: Trade, side: str, *, is_open: bool, order_id: str) -> None:
             side="sell",
             order_type="stop_market",
             amount=trade.amount,
+            filled=filled,
         )
     )
 
@@ -61,11 +62,13 @@ def _order(trade: Trade, side: str, *, is_open: bool, order_id: str) -> None:
 def trades(tmp_path):
     init_db(f"sqlite:///{tmp_path / 'freqtrade.sqlite'}")
     protected = _trade("BTC/USDT:USDT")
+    _order(protected, "buy", is_open=False, order_id="entry", filled=2.0)
     _order(protected, "stoploss", is_open=False, order_id="old-stop")  # replaced stop
     _order(protected, "stoploss", is_open=True, order_id="stop")
     bare = _trade("ETH/USDT:USDT", short=True)
     _order(bare, "stoploss", is_open=False, order_id="cancelled-stop")
-    _order(bare, "sell", is_open=True, order_id="exit")  # an open exit order is not a stop
+    _order(bare, "sell", is_open=True, order_id="entry", filled=0.0)  # its entry rests unfilled (a short sells)
+    _order(bare, "buy", is_open=True, order_id="exit", filled=1.0)  # an exit fill is no entry; nor a stop
     _trade("SOL/USDT:USDT", is_open=False, closed=NOW - timedelta(seconds=20))
     _trade("XRP/USDT:USDT", is_open=False, closed=NOW - timedelta(hours=2))
     Trade.commit()
@@ -82,10 +85,17 @@ def test_open_rows_match_freqtrades_trades(trades, held):
     assert set(rows) == {t.id for t in Trade.get_open_trades()}
     for trade in Trade.get_open_trades():
         assert rows[trade.id] == TradeRow(
-            trade.id, trade.pair, trade.is_short, trade.amount, trade.open_date_utc, trade.has_open_sl_orders
+            trade.id,
+            trade.pair,
+            trade.is_short,
+            trade.amount,
+            trade.open_date_utc,
+            trade.has_open_sl_orders,
+            any(o.ft_order_side == trade.entry_side and o.filled for o in trade.orders),
         )
     protected, bare = (rows[t.id] for t in sorted(Trade.get_open_trades(), key=lambda t: t.pair))
     assert protected.has_open_sl_orders and not bare.has_open_sl_orders
+    assert protected.entered and not bare.entered  # the short's entry has not filled: it expects no position
     assert bare.is_short and bare.open_date_utc.tzinfo is not None
 
 

@@ -131,6 +131,19 @@ def test_several_trades_on_one_pair_are_summed_and_young_or_settling_trades_wait
     assert rec.reconcile(trades, [rec.PositionView("A", "long", 1.0)], T) == []
 
 
+def test_a_trade_whose_entry_order_has_not_filled_is_no_ghost():
+    """A limit entry resting on the book (or an entry the exchange never executed) expects no
+    position: reporting it as a ghost after the grace would be a false alarm on every slow limit entry."""
+    resting = trade(1, "A", entered=False)
+    assert rec.reconcile([resting], [], T) == []
+    # once a fill is recorded the trade expects its position again; a second entered trade still counts
+    assert [f.kind for f in rec.reconcile([trade(1, "A")], [], T)] == [rec.FindingKind.GHOST]
+    assert [f.kind for f in rec.reconcile([resting, trade(2, "A")], [], T)] == [rec.FindingKind.GHOST]
+    # and a position on its pair is still compared (a fill freqtrade has not recorded shows up here)
+    [mismatch] = rec.reconcile([trade(1, "A", amount=0.0, entered=False)], [rec.PositionView("A", "long", 1.0)], T)
+    assert mismatch.kind == rec.FindingKind.SIZE_MISMATCH
+
+
 def test_unprotected_after_the_configured_time():
     t = trade(1, "A", stoploss_on_exchange=True, stop_order_live=False)
     since = rec.track_missing_stops([t], {}, T)
