@@ -13,7 +13,7 @@ import pytest
 
 from robust_plugin.tools.backtest_env import ROOT
 
-pytestmark = [pytest.mark.integration, pytest.mark.rehearsal]
+pytestmark = pytest.mark.integration  # counts, not timings: it runs beside the other tests
 
 
 def test_the_loop_bench_prints_and_writes_its_figures(tmp_path):

@@ -63,6 +63,7 @@ def trader_setup(tmp_path: Path, sample_datadir: Path, exchange: str = "binance"
 def offline(folder: Path, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "robust_plugin.tools.offline_backtest", *args]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env["COLUMNS"] = "400"  # freqtrade's rich log handler wraps at the console width (80 without a terminal)
     return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=300, env=env)
 
 
