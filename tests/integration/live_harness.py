@@ -88,6 +88,12 @@ def freqtrade_db(workdir: Path) -> dict[str, list[dict]]:
         return {table: [dict(row) for row in db.execute(f"select * from {table}")] for table in ("trades", "orders")}
 
 
+def stops_done(state: dict) -> bool:
+    """No stop order of the venue's ``state`` is still open: freqtrade cancels its stop on the exchange
+    after it has recorded the exit, so a test that asserts the cancel waits for it too."""
+    return all(stop["algo_status"] != "NEW" for stop in state["algo_orders"])
+
+
 def all_trades_closed(workdir: Path, at_least: int = 1) -> bool:
     """freqtrade's database holds ``at_least`` trades and none is open (False while it is being written)."""
     path = workdir / "trades.sqlite"

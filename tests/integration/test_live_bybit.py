@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from robust_plugin.venue.process import run_venue
-from tests.integration.live_harness import all_trades_closed, freqtrade_db, live_config, run_trade, venue_state
+from tests.integration.live_harness import (
+    all_trades_closed,
+    freqtrade_db,
+    live_config,
+    run_trade,
+    stops_done,
+    venue_state,
+)
 
 pytestmark = pytest.mark.integration
 KEY, SECRET = "live-key", "live-secret"
@@ -19,7 +26,12 @@ def test_live_bybit_futures_round_trip_matches_the_ground_truth(tmp_path, sample
 
         def closed() -> bool:
             state = venue_state(venue)
-            return len(state["fills"]) >= 2 and not state["positions"] and all_trades_closed(tmp_path)
+            return (
+                len(state["fills"]) >= 2
+                and not state["positions"]
+                and all_trades_closed(tmp_path)
+                and stops_done(state)
+            )
 
         log = run_trade(config, tmp_path, sample_datadir, "RehearsalStrategy", until=closed, timeout=80)
         truth = venue_state(venue)
