@@ -16,7 +16,7 @@ from robust_plugin.venue.account import ZERO, AlgoOrder, Order
 from robust_plugin.venue.bybit_errors import order_not_found, params_error, translate, would_trigger
 from robust_plugin.venue.bybit_market import category, integer, linear_spec
 from robust_plugin.venue.engine import decimal_param
-from robust_plugin.venue.private_api import place_algo, place_order
+from robust_plugin.venue.private_api import phantom, place_algo, place_order
 from robust_plugin.venue.venue import Venue
 
 ORDER_LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
@@ -236,6 +236,9 @@ def _page(venue: Venue, params: dict, items: list, default: int) -> dict:
 
 def realtime(venue: Venue, params: dict):
     venue.tick()
+    shown = phantom(venue, engine_id(params.get("orderId")), params.get("orderLinkId"))
+    if shown is not None:  # a phantom fill whose status query says Filled; the history has none
+        return _page(venue, params, [shown], 20)
     return _page(venue, params, _select(venue, params, open_only=True), 20)
 
 

@@ -74,7 +74,9 @@ KINDS: dict[str, tuple[str, dict[str, str]]] = {
     "liquidate_after_entry": ("order.new", {"seconds": "seconds"}),
     "partial_fill": ("order.new", {"ratio": "ratio"}),
     "halt": ("order.new", {}),
-    "phantom_fill": ("order.new", {}),  # answered FILLED, but nothing executed (no order, no fill)
+    # answered FILLED, but nothing executed (no order, no fill); with ``status_query`` the order's own
+    # status query reports it filled too (Bybit's create answer has no status: freqtrade asks that query)
+    "phantom_fill": ("order.new", {"status_query": "flag"}),
     "external": ("*", {"at": "seconds", "action": "action", "side": "side", "quantity": "decimal"}),
 }
 COMMON_KEYS = ("kind", "endpoint", "symbols", "after", "until", "occurrences", "probability", "reduce_only")
@@ -169,6 +171,10 @@ def _parse_value(kind: str, value):
         if not isinstance(value, int | float) or not 0 <= value < 1:
             raise ValueError("expected a number from 0 up to (not including) 1")
         return Decimal(repr(float(value)))
+    if kind == "flag":
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
     if kind == "action":
         if value not in ACTIONS:
             raise ValueError(f"expected one of {', '.join(ACTIONS)}")

@@ -196,15 +196,19 @@ def place_order(venue: Venue, params: dict, endpoint: str = "order.new") -> Orde
     """Place an order with the order faults applied (params in the engine's Binance shape); a phantom
     fill answers an order that is nowhere in the ledger. Shared by every dialect."""
     venue.tick()
-    if venue.plan.fire(
+    phantom = venue.plan.fire(
         ("phantom_fill",),
         endpoint,
         params.get("symbol"),
         venue.elapsed_s(),
         venue.now_ms(),
         str(params.get("reduceOnly", "false")).lower() == "true",
-    ):
-        return _phantom(venue, params)
+    )
+    if phantom:
+        ghost = _phantom(venue, params)
+        if phantom[0].params.get("status_query"):
+            venue.phantoms[ghost.order_id] = ghost
+        return ghost
     faults = _order_fault_checks(venue, params, endpoint)
     position_before = (
         venue.engine.ledger.position(params.get("symbol", "")).amount
@@ -232,9 +236,22 @@ def _find(venue: Venue, params: dict):
     return venue.engine.find_order(params.get("symbol"), order_id, client_id)
 
 
+def phantom(venue: Venue, order_id, client_id) -> Order | None:
+    """A phantom fill whose status query reports it filled, named by its id or its client id."""
+    return next(
+        (
+            p
+            for p in venue.phantoms.values()
+            if (order_id and str(p.order_id) == str(order_id)) or (client_id and p.client_order_id == client_id)
+        ),
+        None,
+    )
+
+
 def query_order(venue: Venue, params: dict):
     venue.tick()
-    return _find(venue, params).binance()
+    shown = phantom(venue, params.get("orderId"), params.get("origClientOrderId"))
+    return shown.binance() if shown is not None else _find(venue, params).binance()
 
 
 def cancel_order(venue: Venue, params: dict):

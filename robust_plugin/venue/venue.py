@@ -6,6 +6,7 @@ import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
+from robust_plugin.venue.account import Order
 from robust_plugin.venue.auth import Credentials
 from robust_plugin.venue.engine import Engine
 from robust_plugin.venue.faults import FaultPlan, Scenario
@@ -50,6 +51,8 @@ class Venue:
         self.weights = RequestWeights()  # counts only; main() sets the limit from --weight-limit
         self.scheduled: list[tuple[int, str, str]] = []  # (due ms, action, symbol)
         self._lag_recorded: set[tuple[str, int]] = set()
+        # phantom fills whose status query reports them filled (not in the ledger, so not in the truth)
+        self.phantoms: dict[int, Order] = {}
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

@@ -219,3 +219,35 @@ def test_an_entry_acknowledged_but_never_executed_raises_no_false_alarm(tmp_path
     assert not [e for e in events if e["kind"].startswith("finding_")], [e["kind"] for e in events]
     assert not [e for e in events if e["kind"].startswith("settlement_")], "nothing filled: nothing to settle"
     assert "Unexpected error" not in log  # no callback of the plugin raised
+
+
+def test_an_entry_reported_filled_with_nothing_in_the_history_is_never_filled(tmp_path, sample_datadir):
+    """Bybit's order status query (``/v5/order/realtime``, what freqtrade's fetch_order reads) says the
+    entry Filled, but nothing executed: no position, and neither the order history nor the executions
+    hold it. The settlement job reads the history through freqtrade's emulated fetch_orders, finds no
+    fill of ours and ends ``never_filled`` with its alert by the deadline."""
+    from tests.integration.live_harness import plugin_events
+
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        '[[faults]]\nkind = "phantom_fill"\nreduce_only = false\noccurrences = [1]\nstatus_query = true\n'
+    )
+    plugin = {"aged": {"enabled": False}, "settlement": {"deadline": "12s", "late_after": "4s"}}
+    extra = {**BYBIT, "robust_plugin": plugin, "rehearsal_hold_seconds": 600}
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario, exchange="bybit") as venue:
+        config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
+
+        def decided() -> bool:
+            return any(e["kind"] == "settlement_never_filled" for e in plugin_events(tmp_path))
+
+        log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=decided, timeout=90)
+        truth = venue_state(venue)
+        requests = venue.call("GET", "/_venue/requests")
+    events = plugin_events(tmp_path)
+    [never] = [e for e in events if e["kind"] == "settlement_never_filled"]
+    assert never["trade_id"] == 1, log[-3000:]
+    assert [e for e in events if e["kind"] == "alert" and e["data"]["subject"] == "entry settlement: never_filled"]
+    assert "/v5/order/history" in {r["path"] for r in requests}, "the verdict came from Bybit's order history"
+    assert [f["kind"] for f in truth["faults_fired"]] == ["phantom_fill"]
+    assert not truth["positions"] and not [o for o in truth["orders"] if o["origin"] == "api"], "nothing executed"
+    assert "Unexpected error" not in log  # no callback of the plugin raised

@@ -50,6 +50,7 @@ reduce_only = true
             "faults[0]",
             "needs side and quantity",
         ),
+        ('[[faults]]\nkind = "phantom_fill"\nstatus_query = "yes"\n', 3, "faults[0].status_query", "true or false"),
         ("sed = 3\n", 1, "sed", "unknown key"),
         ("[account]\nbalanse = 10\n", 2, "account.balanse", "unknown key"),
     ],
