@@ -200,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         help="loop: without stop orders on the exchange (and without reconciliation's stop check)",
     )
     parser.add_argument(
+        "--exchange",
+        choices=("binance", "bybit"),
+        default="binance",
+        help="loop, closing: the venue's dialect and freqtrade's exchange (default binance; the backtest and "
+        "settlement parts measure the core and run on Binance)",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         default=RESULTS,
@@ -246,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     if "loop" in parts:
         from robust_plugin.tools.bench_loop import bench_loop, report
 
-        r = results["loop"] = bench_loop(args.quick, args.trades, args.loops, not args.no_stoploss_on_exchange, log)
+        r = results["loop"] = bench_loop(
+            args.quick, args.trades, args.loops, not args.no_stoploss_on_exchange, log, args.exchange
+        )
         failed |= not report(r)
     if "settlement" in parts:
         r = results["settlement"] = bench_settlement(args.quick)
@@ -268,8 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     if "closing" in parts:
         from robust_plugin.tools.bench_closing import bench_closing
 
-        r = results["closing"] = bench_closing(args.quick)
-        print(f"\nclosing, {r['rounds']} closes under a mixed fault schedule (the same draws for both):")
+        r = results["closing"] = bench_closing(args.quick, exchange=args.exchange)
+        print(
+            f"\nclosing on {r['exchange']}, {r['rounds']} closes under a mixed fault schedule (the same draws for both):"
+        )
         print(f"{'':34}{'robust_plugin':>14}{'blind retry':>14}")
         ours, blind = r["ours"], r["blind_retry"]
         print(
@@ -297,8 +308,10 @@ def write_results(path: Path, results: dict, parts: list[str]) -> None:
     except (OSError, ValueError):
         latest = {}
     latest = latest if isinstance(latest, dict) else {}
-    for part in parts:
-        latest[part] = {"when": results["when"], "quick": results["quick"], **results[part]}
+    for part in parts:  # another exchange's figures sit beside Binance's, e.g. "closing_bybit"
+        exchange = results[part].get("exchange", "binance")
+        key = part if exchange == "binance" else f"{part}_{exchange}"
+        latest[key] = {"when": results["when"], "quick": results["quick"], **results[part]}
     latest["when"] = results["when"]
     path.write_text(json.dumps(latest, indent=2))
     with path.with_name("history.jsonl").open("a") as history:

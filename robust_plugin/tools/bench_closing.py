@@ -18,12 +18,9 @@ import types
 from decimal import Decimal
 from pathlib import Path
 
-from robust_plugin.adapter.exchange.binance import ERROR_CODES as BINANCE_CODES
-from robust_plugin.adapter.exchange.binance import Binance
-from robust_plugin.adapter.exchange.boundary import ExchangeBoundary
+from robust_plugin.adapter.exchange.boundary import ExchangeBoundary, dialect_for
 from robust_plugin.adapter.exchange.order_guard import Intent, OrderGuard
 from robust_plugin.core import closing as core
-from robust_plugin.core.failures import classify
 from robust_plugin.tools import sampledata
 from robust_plugin.venue.process import run_venue
 
@@ -63,11 +60,12 @@ probability = 0.05
 def _client(venue):
     import ccxt
 
-    client = ccxt.binanceusdm(
+    make = ccxt.bybit if venue.exchange == "bybit" else ccxt.binanceusdm
+    client = make(
         {
             "apiKey": "bench",
             "secret": "bench",
-            **venue.ccxt_config(),  # https with Binance's USD-M error table, as against fapi.binance.com
+            **venue.ccxt_config(),  # https with the exchange's own error table, as against its real host
             "options": {"fetchCurrencies": False},
             "timeout": 5000,
         }
@@ -85,10 +83,10 @@ def _position(client) -> float:
     return -1.0
 
 
-def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
+def _close_ours(client, exchange: str, trade_id: int, amount: float, timeout: float) -> dict:
     outcomes = []
     guard = OrderGuard(outcomes.append, tag="bench")
-    boundary = ExchangeBoundary(types.SimpleNamespace(_api=client, markets=client.markets), Binance())
+    boundary = ExchangeBoundary(types.SimpleNamespace(_api=client, markets=client.markets), dialect_for(exchange))
     guard.install(boundary, check_freqtrade=False)
     config = core.ClosingConfig(max_full_attempts=50, alert_after_failures=3)
     state, start, sent = core.CloseState(), time.time(), 0
@@ -111,9 +109,7 @@ def _close_ours(client, trade_id: int, amount: float, timeout: float) -> dict:
                 client.create_order(SYMBOL, "market", "sell", amount, None, {"reduceOnly": True})
                 state = core.attempt_filled(state, now)
             except Exception as error:  # noqa: BLE001
-                headers = getattr(client, "last_response_headers", None) or {}
-                retry_after = float(headers["Retry-After"]) if headers.get("Retry-After") else None
-                state, _ = core.attempt_failed(state, classify(error, retry_after, BINANCE_CODES), now, config)
+                state, _ = core.attempt_failed(state, boundary.classify(error), now, config)
         elif state.status is core.CloseStatus.CLOSED:
             return {
                 "flat": _position(client) == 0,
@@ -137,13 +133,15 @@ def _close_blind(client, amount: float, timeout: float) -> dict:
     return {"flat": _position(client) == 0, "seconds": timeout, "attempts": sent, "sent": sent}
 
 
-def bench_closing(quick: bool, seed: int = 11) -> dict:
+def bench_closing(quick: bool, seed: int = 11, exchange: str = "binance") -> dict:
     rounds = 6 if quick else 20
     results: dict[str, list[dict]] = {"ours": [], "blind": []}
     with tempfile.TemporaryDirectory() as tmp_name:
         datadir = Path(tmp_name) / "binance"
         sampledata.generate(datadir, pairs=("BTC/USDT:USDT",), days=5, seed=1)
-        with run_venue(datadir, api_key="bench", api_secret="bench", extra_args=["--balance", "1000000"]) as venue:
+        with run_venue(
+            datadir, api_key="bench", api_secret="bench", extra_args=["--balance", "1000000"], exchange=exchange
+        ) as venue:
             clients = {"ours": _client(venue), "blind": _client(venue)}  # the guard wraps only "ours"
 
             def faults(body: str | None) -> None:
@@ -166,7 +164,11 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
                     client.create_order(SYMBOL, "market", "buy", 0.01)
                     mark = max((o["order_id"] for o in venue.state()["orders"]), default=0)
                     faults(SCHEDULE.format(seed=seed + n))  # the same fault draw for both
-                    row = _close_ours(client, n + 1, 0.01, 60) if name == "ours" else _close_blind(client, 0.01, 15)
+                    row = (
+                        _close_ours(client, exchange, n + 1, 0.01, 60)
+                        if name == "ours"
+                        else _close_blind(client, 0.01, 15)
+                    )
                     faults(None)
                     row["executed"] = executed_closes(mark)
                     results[name].append(row)
@@ -191,4 +193,9 @@ def bench_closing(quick: bool, seed: int = 11) -> dict:
             "seconds_p95": seconds[min(len(seconds) - 1, int(0.95 * len(seconds)))],
         }
 
-    return {"rounds": rounds, "ours": summary(results["ours"]), "blind_retry": summary(results["blind"])}
+    return {
+        "exchange": exchange,
+        "rounds": rounds,
+        "ours": summary(results["ours"]),
+        "blind_retry": summary(results["blind"]),
+    }

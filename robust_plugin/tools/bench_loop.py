@@ -72,6 +72,7 @@ def _venue_requests(venue: RunningVenue) -> list[dict]:
 def _config(
     venue: RunningVenue, workdir: Path, pairs: list[str], plugin: bool, stoploss_on_exchange: bool, log: Path | None
 ) -> Path:
+    """freqtrade's config for one run, on the exchange the venue speaks."""
     config = {
         "max_open_trades": len(pairs),
         "stake_currency": "USDT",
@@ -90,7 +91,7 @@ def _config(
             "stoploss_on_exchange": stoploss_on_exchange,
         },
         "position_adjustment_enable": True,
-        "exchange": {"name": "binance", "key": KEY, "secret": SECRET, "pair_whitelist": pairs},
+        "exchange": {"name": venue.exchange, "key": KEY, "secret": SECRET, "pair_whitelist": pairs},
         "pairlists": [{"method": "StaticPairList"}],
         "internals": {"process_throttle_secs": 5},
         "initial_state": "running",
@@ -105,6 +106,8 @@ def _config(
     if log is not None:
         config["log_config"] = freqtrade_log_config(log)
     config["exchange"]["ccxt_config"]["enableRateLimit"] = False  # loopback: ccxt's own throttle only adds sleeps
+    if venue.exchange == "bybit":
+        config["exchange"]["enable_ws"] = False  # the venue serves REST only (as the live tests run Bybit)
     path = workdir / "config.json"
     path.write_text(json.dumps(config, indent=2))
     return path
@@ -223,6 +226,7 @@ def bench_loop(
     loops: int | None = None,
     stoploss_on_exchange: bool = True,
     log: Path | None = None,
+    exchange: str = "binance",
 ) -> dict:
     trades = trades or (5 if quick else 50)
     loops = loops or (5 if quick else 30)
@@ -235,7 +239,9 @@ def bench_loop(
         runs = {}
         for name, strategy, plugin in (("plain", "SamplePlainStrategy", False), ("plugin", "SampleAgedStrategy", True)):
             # a fresh venue per run: the same markets, prices and an empty request log
-            with run_venue(datadir, api_key=KEY, api_secret=SECRET, extra_args=["--balance", "1000000"]) as venue:
+            with run_venue(
+                datadir, api_key=KEY, api_secret=SECRET, extra_args=["--balance", "1000000"], exchange=exchange
+            ) as venue:
                 print(f"  {name}: {strategy}, {len(pairs)} trades, {loops} loops ...", flush=True)
                 runs[name] = run_bot(
                     venue, tmp / name, datadir, strategy, pairs, loops, plugin, stoploss_on_exchange, log
@@ -255,6 +261,7 @@ def bench_loop(
     }
     plugin_max = max(ours["plugin_requests_per_loop"])
     return {
+        "exchange": exchange,
         "trades": len(pairs),
         "loops": loops,
         "stoploss_on_exchange": stoploss_on_exchange,
@@ -286,7 +293,10 @@ def report(r: dict) -> bool:
     time_ok = all(v is None or v < r["goal_ms"] for v in (quiet, busy)) and (quiet, busy) != (None, None)
     requests_ok = r["plugin_requests_per_loop_max"] <= r["goal_requests_per_loop"] and r["plugin_per_trade_reads"] == 0
     ok = time_ok and requests_ok and ours["plugin_errors"] == 0 and ours["trades_open_after"] == r["trades"]
-    print(f"\nlive loop, {r['trades']} open trades, {r['loops']} loops of freqtrade's process() (live mode, venue):")
+    print(
+        f"\nlive loop on {r.get('exchange', 'binance')}, {r['trades']} open trades, {r['loops']} loops of freqtrade's "
+        "process() (live mode, venue):"
+    )
     print(f"{'':52}{'plain':>9}{'with plugin':>13}")
     print(f"{'trades open after the loops':52}{plain['trades_open_after']:>9}{ours['trades_open_after']:>13}")
     print(f"{'loops with the plugin reading positions':52}{'':>9}{ours['read_loops']:>10}/{r['loops'] - 1}")
