@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.data.is_dir():
             raise FileNotFoundError(f"data directory not found: {args.data}")
         credentials = Credentials({args.api_key: args.api_secret} if args.api_key else None)
-        venue = Venue(args.data, scenario, args.seed, credentials, args.speed, args.start, args.balance)
+        venue = Venue(
+            args.data, scenario, args.seed, credentials, args.speed, args.start, args.balance, exchange=args.exchange
+        )
         venue.weights.limit, venue.weights.order_limit = args.weight_limit, args.order_limit
     except (OSError, ValueError, ScenarioError) as error:
         print(f"venue: cannot start: {error}", file=sys.stderr)

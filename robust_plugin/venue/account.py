@@ -6,11 +6,11 @@ rules (when an order fills, at what price) live in :mod:`robust_plugin.venue.eng
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 ZERO = Decimal(0)
-MAINT_MARGIN_RATE = Decimal("0.004")
 
 
 @dataclass
@@ -171,14 +171,6 @@ class Position:
     margin: Decimal = ZERO  # isolated margin
     update_time: int = 0
 
-    def liquidation_price(self) -> Decimal:
-        if not self.amount:
-            return ZERO
-        size = abs(self.amount)
-        if self.amount > 0:
-            return max(ZERO, (self.entry_price * size - self.margin) / (size * (1 - MAINT_MARGIN_RATE)))
-        return (self.entry_price * size + self.margin) / (size * (1 + MAINT_MARGIN_RATE))
-
 
 @dataclass
 class Income:
@@ -331,14 +323,16 @@ class Ledger:
                 total += order.price * order.remaining / Decimal(self.leverage.get(order.symbol, 20))
         return total
 
-    def truth(self) -> dict:
+    def truth(self, liquidation_price: Callable[[str], Decimal]) -> dict:
+        """Everything, plain; ``liquidation_price(symbol)`` is the exchange's price for an open position."""
+
         def plain(obj) -> dict:
             return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(obj).items()}
 
         return {
             "wallet_balance": str(self.wallet),
             "positions": [
-                plain(p) | {"liquidation_price": str(p.liquidation_price())}
+                plain(p) | {"liquidation_price": str(liquidation_price(p.symbol))}
                 for p in self.positions.values()
                 if p.amount
             ],

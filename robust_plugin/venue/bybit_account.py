@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from robust_plugin.venue import bybit_rules
 from robust_plugin.venue.account import ZERO, Fill
 from robust_plugin.venue.bybit_errors import BybitError, params_error
 from robust_plugin.venue.bybit_market import category, integer, linear_spec
@@ -136,13 +137,15 @@ def _position(venue: Venue, symbol: str, now: int) -> dict:
     mark = engine.price(symbol, now)
     leverage = engine.leverage(symbol)
     margin = position.margin if not hidden else abs(amount) * entry / Decimal(leverage)
-    liquidation = position.liquidation_price() if amount and not hidden else ZERO
+    liquidation = engine.liquidation_price(symbol) if amount and not hidden else ZERO
+    tier = bybit_rules.tier_index(abs(amount) * entry)
+    _, risk_limit, rate, deduction = bybit_rules.RISK_TIERS[tier]
     realized = sum((f.realized_pnl - f.commission for f in engine.ledger.fills if f.symbol == symbol), ZERO)
     mode = engine.ledger.margin_type.get(symbol, "ISOLATED")
     return {
         "positionIdx": 0,
-        "riskId": 1,
-        "riskLimitValue": "2000000",
+        "riskId": tier + 1,
+        "riskLimitValue": str(risk_limit),
         "symbol": symbol,
         "side": "" if not amount else ("Buy" if amount > 0 else "Sell"),
         "size": str(abs(amount)),
@@ -156,7 +159,7 @@ def _position(venue: Venue, symbol: str, now: int) -> dict:
         "liqPrice": f"{liquidation:.8f}" if amount else "",
         "bustPrice": "",
         "positionIM": f"{margin:.8f}",
-        "positionMM": f"{abs(amount) * mark * Decimal('0.004'):.8f}",
+        "positionMM": f"{max(ZERO, abs(amount) * mark * Decimal(rate) - Decimal(deduction)):.8f}",
         "positionBalance": f"{margin:.8f}",
         "takeProfit": "0",
         "stopLoss": "0",

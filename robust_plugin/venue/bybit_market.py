@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from robust_plugin.venue.bybit_errors import BybitError, params_error
+from robust_plugin.venue.bybit_rules import RISK_TIERS
 from robust_plugin.venue.markets import MarketSpec
 from robust_plugin.venue.venue import Venue
 
@@ -27,14 +28,6 @@ INTERVALS = {
     "D": 86_400_000,
 }
 CATEGORIES = ("linear", "inverse", "option", "spot")
-# (max leverage, risk limit value, maintenance margin rate, mm deduction): Bybit's tiers for USDT perpetuals.
-RISK_TIERS = [
-    (100, 2_000_000, "0.005", "0"),
-    (75, 4_000_000, "0.0075", "5000"),
-    (50, 6_000_000, "0.01", "15000"),
-    (25, 10_000_000, "0.02", "75000"),
-    (10, 20_000_000, "0.05", "375000"),
-]
 
 
 def integer(params: dict, name: str, default: int | None = None) -> int | None:

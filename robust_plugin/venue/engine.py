@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 
-from robust_plugin.venue import binance_rules, errors
+from robust_plugin.venue import binance_rules, errors, liquidation
 from robust_plugin.venue.account import ZERO, AlgoOrder, Income, Ledger, Order, Position
 from robust_plugin.venue.markets import MarketSpec
 from robust_plugin.venue.prices import PriceReplay
@@ -52,7 +52,9 @@ class Engine:
         maker_fee: Decimal = Decimal("0.0002"),
         taker_fee: Decimal = Decimal("0.0005"),
         default_leverage: int = 20,
+        exchange: str = "binance",
     ):
+        self.exchange = liquidation.known(exchange)  # the dialect whose liquidation price applies
         self.markets = {spec.symbol: spec for spec in markets.values() if spec.kind == "perpetual"}
         self.prices = prices
         self.ledger = Ledger(wallet)
@@ -81,6 +83,10 @@ class Engine:
 
     def leverage(self, symbol: str) -> int:
         return self.ledger.leverage.get(symbol, self.default_leverage)
+
+    def liquidation_price(self, symbol: str) -> Decimal:
+        """Where the exchange liquidates the symbol's position (isolated, its bracket or tier); 0 when flat."""
+        return liquidation.liquidation_price(self.exchange, self.spec(symbol), self.ledger.position(symbol))
 
     # -- orders -----------------------------------------------------------------------------
     def _client_id(self, params: dict, key: str, now: int) -> str:
@@ -359,7 +365,7 @@ class Engine:
         position = self.ledger.position(symbol)
         if not position.amount:
             return
-        liq = position.liquidation_price()
+        liq = self.liquidation_price(symbol)
         if (position.amount > 0 and low <= liq) or (position.amount < 0 and high >= liq):
             self.liquidate(symbol, now, liq)
 
@@ -370,7 +376,7 @@ class Engine:
             return None
         spec = self.spec(symbol)
         if price is None:
-            price = position.liquidation_price()
+            price = self.liquidation_price(symbol)
         price = (price / spec.tick_size).to_integral_value(
             ROUND_CEILING if position.amount < 0 else ROUND_FLOOR
         ) * spec.tick_size

@@ -104,7 +104,7 @@ def _position(venue: Venue, symbol: str, now: int) -> dict:
     leverage = engine.leverage(symbol)
     margin = position.margin if not _hidden else abs(amount) * entry / Decimal(leverage)
     unrealized = (mark - entry) * amount
-    liquidation = position.liquidation_price() if not _hidden else ZERO
+    liquidation = engine.liquidation_price(symbol) if not _hidden else ZERO
     return {
         "symbol": symbol,
         "positionSide": "BOTH",

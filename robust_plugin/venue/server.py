@@ -157,10 +157,14 @@ async def _ticker(app: web.Application):
 EXCHANGES = ("binance", "bybit")
 
 
-def build_app(venue: Venue, exchange: str = "binance") -> web.Application:
-    """The venue's app speaking ``exchange``'s dialect (Binance USD-M or Bybit V5) over one shared engine."""
+def build_app(venue: Venue, exchange: str | None = None) -> web.Application:
+    """The venue's app speaking ``exchange``'s dialect (Binance USD-M or Bybit V5; by default the one the
+    venue was built for, whose liquidation price its engine applies) over one shared engine."""
+    exchange = exchange or venue.exchange
     if exchange not in EXCHANGES:
         raise ValueError(f"unknown exchange {exchange!r}; known: {', '.join(EXCHANGES)}")
+    if exchange != venue.exchange:
+        raise ValueError(f"the venue was built for {venue.exchange}, not {exchange}")
     if exchange == "bybit":
         from robust_plugin.venue import bybit_server  # imports this module
 

@@ -29,6 +29,7 @@ class Venue:
         speed: float = 1.0,
         start_ms: int | None = None,
         balance: Decimal | None = None,
+        exchange: str = "binance",
     ):
         scenario = scenario or Scenario()
         markets = discover_markets(Path(data_dir))
@@ -44,7 +45,8 @@ class Venue:
         perpetuals = {s.symbol: f"{s.base}_{s.quote}_{s.quote}" for s in markets.values() if s.kind == "perpetual"}
         self.prices = load_replay(Path(data_dir), perpetuals, self.clock, start_ms) if perpetuals else None
         wallet = balance or scenario.balance or DEFAULT_BALANCE
-        self.engine = Engine(markets, self.prices, wallet) if self.prices else None
+        self.exchange = exchange  # the dialect it speaks: binance or bybit (whose liquidation price applies)
+        self.engine = Engine(markets, self.prices, wallet, exchange=exchange) if self.prices else None
         self.plan = FaultPlan(scenario.rules, seed if seed is not None else (scenario.seed or 0))
         self.credentials = credentials or Credentials()
         self.requests: list[dict] = []
@@ -116,7 +118,7 @@ class Venue:
             del self.requests[: REQUEST_LOG_LIMIT // 2]
 
     def truth(self) -> dict:
-        ledger = self.engine.ledger.truth() if self.engine else {}
+        ledger = self.engine.ledger.truth(self.engine.liquidation_price) if self.engine else {}
         return {
             "now": self.now_ms(),
             "started": self.clock.started_ms,
