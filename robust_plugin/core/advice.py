@@ -22,6 +22,7 @@ class Advice(str, Enum):
     CLOSE_FAILING = "close_failing"
     CLOSE_STUCK = "close_stuck"
     CLOSE_CHUNKED = "close_chunked"
+    CLOSE_ORDER_RESTING = "close_order_resting"
     POSITION_GONE = "position_gone"
     POSITION_SMALLER = "position_smaller"
     POSITION_SMALLER_STUCK = "position_smaller_stuck"
@@ -69,6 +70,14 @@ TABLE: dict[Advice, AdviceText] = {
         "{failures} close attempts in a row failed (closing.max_attempts reached); last: {failure_class} ({error})",
         "keeps trying at the slowest pace (every {wait_s:.0f}s) and alerts again after every {max_attempts} failures",
         "close the position on the exchange by hand now, then check the exchange's status and the error",
+    ),
+    Advice.CLOSE_ORDER_RESTING: AdviceText(
+        Severity.WARNING,
+        "close order rests unknown to freqtrade",
+        "close order {client_order_id} rests unfilled on the exchange, and freqtrade has no record of it "
+        "(the bot stopped while placing it), so freqtrade's unfilled timeout will not cancel it",
+        "sends no second close order while it rests, and looks it up again every loop",
+        "cancel order {client_order_id} on the exchange (the plugin then closes the trade again), or let it fill",
     ),
     Advice.CLOSE_CHUNKED: AdviceText(
         Severity.WARNING,

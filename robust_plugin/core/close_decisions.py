@@ -188,7 +188,8 @@ def resolve_lost(state: c.CloseState, lookup: OrderLookup | None, now: float, co
     * the lookup failed: nothing is known, nothing is sent (never a second order);
     * the order filled, or partly filled before it ended: it counts as placed; freqtrade records the
       exchange's exit through its own recovery;
-    * the order rests on the exchange: it stays ``PLACING`` and is looked up again next time;
+    * the order rests on the exchange: it stays ``PLACING``, is looked up again next time, and the
+      trader is told (freqtrade does not know that order, so its unfilled timeout never cancels it);
     * the order ended without a fill (cancelled, expired, rejected): the attempt ended, the close may go;
     * no such order: the attempt failed (a lost response that never became an order); the close may go.
     """
@@ -203,8 +204,8 @@ def resolve_lost(state: c.CloseState, lookup: OrderLookup | None, now: float, co
         if order.executed:
             state = c.order_found_after_loss(state, now)
             return Decision(state, effects=(Record(EventKind.CLOSE_FOUND_AFTER_LOSS, data),))
-        if order.state is OrderState.OPEN:
-            return Decision(state)
+        if order.state is OrderState.OPEN:  # never a second order; say so (the alerter spaces repeats)
+            return Decision(state, effects=(c.Notify(Advice.CLOSE_ORDER_RESTING, data),))
         state = replace(
             state,
             status=c.CloseStatus.IDLE,

@@ -106,8 +106,12 @@ def test_a_close_found_filled_that_freqtrade_never_records_is_looked_at_again_an
 
 
 def test_a_lost_response_still_resting_is_looked_up_again_and_never_sent_twice():
+    """A limit close placed just before the bot was killed rests on the exchange, unknown to freqtrade:
+    its unfilled timeout never cancels it, so the close would wait in silence. The trader is told."""
     decision = decide.resolve_lost(placing(), OrderLookup.found(report(OrderState.OPEN, 0.0)), 5.0, config(10))
     assert not decision.send and decision.state.status is core.CloseStatus.PLACING
+    [notify] = [e for e in decision.effects if isinstance(e, core.Notify)]
+    assert notify.advice is Advice.CLOSE_ORDER_RESTING and notify.facts["client_order_id"]
 
 
 def test_a_failed_lookup_sends_nothing_and_no_such_order_is_a_failure():
