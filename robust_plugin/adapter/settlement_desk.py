@@ -50,16 +50,12 @@ class SettlementDesk:
         self.load_trade = load_trade or (lambda trade_id: None)  # freqtrade's Trade, to store a job on
         self.jobs: dict[str, core.SettlementJob] = {}
         self._dirty: set[str] = set()
-        self._closed: set[int] = set()  # trades closed with a job pending: their position is gone by definition
 
     # -- jobs -------------------------------------------------------------------------------
     def resume(self, trades: list) -> int:
-        """Load the unfinished jobs of ``trades`` after a restart: the open trades and those closed
-        recently (``trade_rows.trades_to_resume``), whose entries may still be waiting for a verdict."""
+        """Load unfinished jobs of open trades (after a restart)."""
         count = 0
         for trade in trades:
-            if not getattr(trade, "is_open", True):
-                self._closed.add(trade.id)
             for data in (read_state(trade).get("settlement") or {}).get("jobs", {}).values():
                 try:
                     job = core.SettlementJob.from_dict(data)
@@ -145,9 +141,7 @@ class SettlementDesk:
         """Step every due job on this loop's position read (``None``: the read failed)."""
         for job in self.due(now):
             observation = None
-            if job.trade_id in self._closed:  # a position on the pair now is another trade's
-                observation = core.PositionObservation(job.side, 0.0, now)
-            elif positions is not None:
+            if positions is not None:
                 position = positions.get(job.pair)
                 observation = (
                     core.PositionObservation(position.side.value, position.amount, now)
@@ -165,10 +159,7 @@ class SettlementDesk:
 
     def explain_exit(self, trade: Any, now: float) -> bool:
         """freqtrade found an exchange-side exit while an entry of this trade was still settling:
-        decide the job now from the trade history. True when a job was resolved (a failed history read
-        leaves it to the next loops: a closed trade's job is then decided from the history alone)."""
-        if not trade.is_open:
-            self._closed.add(trade.id)
+        decide the job now from the trade history. True when a job was resolved."""
         resolved = False
         for job in self.pending(trade.id):
             history = self._history(job)
