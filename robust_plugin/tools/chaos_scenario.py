@@ -123,7 +123,7 @@ def write_scenario(args: argparse.Namespace, workdir: Path, symbols: list[str], 
             # "answered filled" is the create answer on Binance; Bybit's create answer has no status, so
             # there the order's status query says Filled (without it freqtrade holds its loop in its own
             # retries of an order it cannot find, about 35 s a loop, and nothing of the bot runs)
-            phantom_status_query=str(getattr(args, "exchange", "binance") == "bybit").lower(),
+            phantom_status_query=str(args.exchange == "bybit").lower(),
         )
     )
     return path

@@ -196,7 +196,7 @@ def place_order(venue: Venue, params: dict, endpoint: str = "order.new") -> Orde
     """Place an order with the order faults applied (params in the engine's Binance shape); a phantom
     fill answers an order that is nowhere in the ledger. Shared by every dialect."""
     venue.tick()
-    phantom = venue.plan.fire(
+    phantom_rules = venue.plan.fire(
         ("phantom_fill",),
         endpoint,
         params.get("symbol"),
@@ -204,9 +204,9 @@ def place_order(venue: Venue, params: dict, endpoint: str = "order.new") -> Orde
         venue.now_ms(),
         str(params.get("reduceOnly", "false")).lower() == "true",
     )
-    if phantom:
+    if phantom_rules:
         ghost = _phantom(venue, params)
-        if phantom[0].params.get("status_query"):
+        if phantom_rules[0].params.get("status_query"):
             venue.phantoms[ghost.order_id] = ghost
         return ghost
     faults = _order_fault_checks(venue, params, endpoint)
