@@ -6,7 +6,8 @@ events, raises alerts, announces attempts to the order guard. It decides nothing
   close whose response was lost is looked up first; then the pre-close decision (backoff, the
   exchange position from freqtrade's wallet sync, the market-order maximum).
 * ``on_outcome`` receives every order outcome from the order guard.
-* ``next_chunk`` runs in ``adjust_trade_position`` once a close has escalated.
+* ``next_chunk`` runs in ``adjust_trade_position`` once a close has escalated (a chunk freqtrade
+  cancelled, or never recorded, is looked up by its client order id first).
 * ``exit_filled`` / ``closed_outside`` / ``reduced_outside`` run in ``order_filled``.
 
 State lives in memory and in the trade's custom data (part ``closing``), written from callbacks.
@@ -120,14 +121,6 @@ class CloseDesk:
         settling: bool = False,
     ) -> bool:
         try:
-            state = self.state(trade)
-            if state.status is core.CloseStatus.PLACING:
-                lookup = None
-                if self.boundary is not None and self.guard is not None and state.last is not None:
-                    lookup = self.boundary.order_by_client_id(trade.pair, state.last.client_order_id)
-                resolved = self._apply(trade.id, trade.pair, decide.resolve_lost(state, lookup, now, self.config))
-                if not resolved.send:
-                    return False
             facts = decide.ExitFacts(
                 trade.id,
                 Decimal(str(amount)),
@@ -140,6 +133,17 @@ class CloseDesk:
                 self.id_rule,
                 bool(getattr(trade, "has_open_sl_orders", False)),
             )
+            state = self.state(trade)
+            if state.status is core.CloseStatus.PLACING:
+                if getattr(trade, "has_open_orders", False):  # freqtrade's own exit order rests
+                    resolved = decide.resting_exit(state, facts.protective)
+                else:  # the outcome is unknown (a lost response, a bot stopped mid-close): look it up
+                    lookup = None
+                    if self.boundary is not None and self.guard is not None and state.last is not None:
+                        lookup = self.boundary.order_by_client_id(trade.pair, state.last.client_order_id)
+                    resolved = decide.resolve_lost(state, lookup, now, self.config)
+                if not self._apply(trade.id, trade.pair, resolved).send:
+                    return False
             decision = self._apply(trade.id, trade.pair, decide.confirm_exit(self.state(trade), facts, self.config))
             if decision.send and decision.attempt is not None:
                 self._announce(trade, decision.attempt, "close", now)
@@ -202,8 +206,16 @@ class CloseDesk:
     def next_chunk(
         self, trade: Any, now: float, rate: float, limits: MarketLimits, exchange_amount: float | None = None
     ) -> tuple[float, str] | None:
-        """The next chunk of an escalated close as freqtrade's ``(-stake, tag)``, or None."""
+        """The next chunk of an escalated close as freqtrade's ``(-stake, tag)``, or None. A chunk still
+        pending while freqtrade holds no open order of the trade (cancelled by its unfilled timeout, or
+        never recorded) is looked up by its client order id first."""
         try:
+            state = self.state(trade)
+            if decide.chunk_pending(state) and not getattr(trade, "has_open_orders", False):
+                lookup = None
+                if self.boundary is not None and self.guard is not None and state.last is not None:
+                    lookup = self.boundary.order_by_client_id(trade.pair, state.last.client_order_id)
+                self._apply(trade.id, trade.pair, decide.resolve_chunk(state, lookup, now, self.config))
             facts = decide.ChunkFacts(
                 trade.id,
                 Decimal(str(trade.amount)),

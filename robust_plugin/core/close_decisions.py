@@ -180,6 +180,17 @@ def lost_response_failure(client_order_id: str) -> Failure:
     )
 
 
+def resting_exit(state: c.CloseState, protective: bool) -> Decision:
+    """freqtrade asks for an exit while its own exit order of this close rests (a new exit reason,
+    such as the next aged step): it would cancel that order and place another. A protective exit goes
+    (its order replaces the resting one, which freqtrade cancels first); any other waits, quietly, for
+    freqtrade's unfilled timeout. No lookup: freqtrade knows this order."""
+    if not protective:
+        return Decision(state)
+    attempts = c._settle_last(state, outcome="replaced")
+    return Decision(replace(state, status=c.CloseStatus.IDLE, attempts=attempts, next_allowed_at=None), send=True)
+
+
 def resolve_lost(state: c.CloseState, lookup: OrderLookup | None, now: float, config: c.ClosingConfig) -> Decision:
     """An attempt whose outcome stayed unknown (``PLACING``), after a look by its client order id.
 
@@ -334,8 +345,7 @@ def next_chunk(state: c.CloseState, facts: ChunkFacts, limits: MarketLimits) -> 
         state, check = c.position_seen(state, facts.exchange_amount, facts.amount, c.size_tolerance(facts.amount), now)
         if check is not c.PositionCheck.MATCH:
             effects += _mismatch(facts.trade_id, check, facts.amount, facts.exchange_amount, "chunked close")
-    pending = state.last is not None and state.last.close_type is c.CloseType.CHUNK and state.last.outcome == "pending"
-    if not c.may_send_chunk(state, now) or pending:
+    if not c.may_send_chunk(state, now) or chunk_pending(state):
         return Decision(state, effects=tuple(effects))
     amount = facts.amount
     if facts.exchange_amount:  # close no more than the exchange still holds
@@ -349,6 +359,50 @@ def next_chunk(state: c.CloseState, facts: ChunkFacts, limits: MarketLimits) -> 
     data = {**attempt.to_dict(), "plan": [str(x) for x in plan.chunks], "dust_folded": str(plan.dust_folded)}
     effects.append(Record(EventKind.CLOSE_CHUNK, data))
     return Decision(state, send=True, attempt=attempt, effects=tuple(effects), stake=stake)
+
+
+def chunk_pending(state: c.CloseState) -> bool:
+    """The last chunk's order was sent and no fill or failure has come back for it yet."""
+    return state.last is not None and state.last.close_type is c.CloseType.CHUNK and state.last.outcome == "pending"
+
+
+def resolve_chunk(state: c.CloseState, lookup: OrderLookup | None, now: float, config: c.ClosingConfig) -> Decision:
+    """A chunk still pending while freqtrade holds no open order of the trade: freqtrade cancelled it
+    (its unfilled timeout on a limit exit) or never recorded it (the bot stopped while placing it).
+    Decided after a look by its client order id; ``lookup`` None: no order guard, so no such look.
+
+    * the lookup failed: nothing is known, nothing is sent (never a second chunk beside the first);
+    * the order executed, in full or in part before it ended: the chunk counts; the next one is sized on
+      what the exchange still holds;
+    * the order rests on the exchange: it stays pending and the trader is told (freqtrade has no record
+      of it, so its unfilled timeout never cancels it);
+    * the order ended without a fill, or no look was possible: the chunk ended; the next may go now;
+    * no such order: the chunk failed, with the retry rules of any failure.
+    """
+    attempt = state.last
+    if attempt is None or not chunk_pending(state):
+        return Decision(state)
+    ended = replace(state, status=c.CloseStatus.CHUNKING, next_allowed_at=None)
+    data: dict = {"client_order_id": attempt.client_order_id, "purpose": "chunk"}
+    if lookup is None:
+        ended = replace(ended, attempts=c._settle_last(state, outcome="ended"))
+        return Decision(ended, effects=(Record(EventKind.CLOSE_FAILED, {**data, "outcome": "ended"}),))
+    if lookup.status is LookupStatus.FAILED:
+        return Decision(state)
+    if lookup.status is LookupStatus.FOUND and lookup.order is not None:
+        order = lookup.order
+        data |= {"status": order.state.value, "filled": order.filled}
+        if order.state is OrderState.OPEN:
+            return Decision(state, effects=(c.Notify(Advice.CLOSE_ORDER_RESTING, data),))
+        if order.executed:
+            filled = c.attempt_filled(state, now, outcome=f"filled_then_{order.state.value}")
+            return Decision(filled, effects=(Record(EventKind.CLOSE_FILLED, data),))
+        ended = replace(ended, attempts=c._settle_last(state, outcome=f"ended_{order.state.value}"))
+        return Decision(ended, effects=(Record(EventKind.CLOSE_FAILED, {**data, "outcome": "ended"}),))
+    failure = lost_response_failure(attempt.client_order_id)
+    failed, actions = c.attempt_failed(state, failure, now, config)
+    record = Record(EventKind.CLOSE_FAILED, {**data, **failure.to_dict()}, Severity.WARNING)
+    return Decision(failed, effects=(record, *_carry(actions)))
 
 
 def alert_severity(effect: c.Notify) -> Severity:

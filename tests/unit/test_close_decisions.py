@@ -175,3 +175,22 @@ def test_a_smaller_position_with_the_stop_on_the_exchange_is_closed_at_once():
     assert decision.send and decision.state.status is core.CloseStatus.PLACING
     assert [e.advice for e in decision.effects if isinstance(e, core.Notify)] == [Advice.POSITION_SMALLER]
     assert decision.state.smaller_since is None
+
+
+def chunk_sent() -> core.CloseState:
+    state = core.CloseState(core.CloseStatus.CHUNKING)
+    state, _ = core.start_attempt(state, 1.0, Decimal(1), core.CloseType.CHUNK, 7, "bot")
+    return state
+
+
+def test_a_pending_chunk_whose_order_never_existed_fails_and_one_that_ended_lets_the_next_go():
+    missing = decide.resolve_chunk(chunk_sent(), OrderLookup.not_found(), 5.0, config(10, chunked_fallback=True))
+    assert missing.state.last.outcome == "failed" and missing.state.consecutive_failures == 1
+    assert not decide.chunk_pending(missing.state)
+    unguarded = decide.resolve_chunk(chunk_sent(), None, 5.0, config(10, chunked_fallback=True))
+    assert unguarded.state.last.outcome == "ended" and core.may_send_chunk(unguarded.state, 5.0)
+    cancelled = OrderLookup.found(report(OrderState.CANCELED, 0.0))
+    ended = decide.resolve_chunk(chunk_sent(), cancelled, 5.0, config(10, chunked_fallback=True))
+    assert ended.state.last.outcome == "ended_canceled" and core.may_send_chunk(ended.state, 5.0)
+    unchanged = decide.resolve_chunk(chunk_sent(), OrderLookup.failed("timeout"), 5.0, config(10))
+    assert decide.chunk_pending(unchanged.state) and not unchanged.effects

@@ -6,6 +6,7 @@ does with each answer the exchange can give.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import SimpleNamespace
 
 from robust_plugin.adapter.alerts import Alerter
@@ -18,6 +19,7 @@ from robust_plugin.adapter.settlement_desk import SettlementDesk
 from robust_plugin.core import closing as core
 from robust_plugin.core import settlement as settle
 from robust_plugin.core.advice import Advice
+from robust_plugin.core.chunking import MarketLimits
 from robust_plugin.core.exchange_reports import OrderLookup, OrderReport, OrderState, PositionReport
 from robust_plugin.core.failures import classify
 from robust_plugin.core.kinds import Side
@@ -109,6 +111,21 @@ def test_a_found_order_cancelled_unfilled_is_not_recorded_as_a_close():
     assert "close_found_after_loss" not in [e.kind for e in events]
 
 
+def test_a_new_exit_reason_while_freqtrades_own_limit_close_rests_waits_quietly_and_a_stop_replaces_it():
+    """With limit exits, freqtrade asks again at every aged step while its exit order rests. Before, the
+    plugin looked that order up and told the trader it rested "unknown to freqtrade" and to cancel it."""
+    boundary = FakeBoundary()
+    desk, events, sent = close_desk(boundary)
+    trade = Trade(has_open_orders=False)
+    assert desk.confirm_exit(trade, 1.0, "aged_progressive_0.2pct", 10.0, 1.0, None)
+    trade.has_open_orders = True  # freqtrade placed it and holds it open
+    assert not desk.confirm_exit(trade, 1.0, "aged_progressive_0.4pct", 12.0, 1.0, None)
+    assert not boundary.looked_up and not sent
+    assert desk.confirm_exit(trade, 1.0, "stop_loss", 14.0, 1.0, None)  # freqtrade cancels it, then sends this
+    assert [i.client_order_id for i in desk.guard.expected] == ["bot-t7-x1", "bot-t7-x2"]
+    assert desk.state(trade).attempts[0].outcome == "replaced"
+
+
 def test_failures_from_the_guard_back_off_and_a_stuck_close_alerts_critical():
     desk, events, sent = close_desk(FakeBoundary(), max_attempts=2)
     trade, now = Trade(), 10.0
@@ -139,6 +156,54 @@ def test_above_the_market_maximum_the_close_goes_in_chunks():
     assert not desk.confirm_exit(trade, 5.0, "aged_force", 10.0, 5.0, 2.0)
     assert desk.in_chunked_close(trade) and "close_escalated" in [e.kind for e in events]
     assert any("closing in chunks" in text for text in sent)
+
+
+def chunking_desk(boundary):
+    """A close escalated to chunks (above the market maximum) whose first chunk went out."""
+    desk, events, sent = close_desk(boundary)
+    desk.config = core.ClosingConfig(3, 3, default_policy(10, 2, 300), chunked_fallback=True)
+    trade = Trade(amount=5.0, has_open_orders=False)
+    desk.confirm_exit(trade, 5.0, "aged_force", 10.0, 5.0, 2.0)
+    limits = MarketLimits(Decimal("0.001"), market_max_qty=Decimal(2))
+    assert desk.next_chunk(trade, 20.0, 100.0, limits, 5.0) is not None
+    return desk, trade, limits, events, sent
+
+
+def chunk(report_state: OrderState, filled: float) -> OrderLookup:
+    return OrderLookup.found(OrderReport(PAIR, "5", "bot-t7-c1", "sell", report_state, 2, filled))
+
+
+def test_a_chunk_freqtrade_cancelled_for_not_filling_is_looked_up_and_the_next_chunk_goes():
+    """A limit chunk cancelled by freqtrade's unfilled timeout: before, the chunk stayed pending for
+    ever and the close went silent (the matrix cell with the stop on the exchange and limit exits)."""
+    boundary = FakeBoundary()
+    desk, trade, limits, events, _ = chunking_desk(boundary)
+    trade.has_open_orders = True  # the chunk rests; freqtrade still holds it: no lookup, nothing sent
+    assert desk.next_chunk(trade, 25.0, 100.0, limits, 5.0) is None and not boundary.looked_up
+    trade.has_open_orders = False  # freqtrade cancelled it
+    boundary.lookups = [chunk(OrderState.CANCELED, 0)]
+    stake, tag = desk.next_chunk(trade, 30.0, 100.0, limits, 5.0)
+    assert boundary.looked_up == ["bot-t7-c1"] and tag == "robust_chunk_2" and stake < 0
+    assert [i.client_order_id for i in desk.guard.expected] == ["bot-t7-c1", "bot-t7-c2"]
+
+
+def test_a_pending_chunk_is_never_sent_again_while_its_lookup_fails_or_its_order_rests():
+    boundary = FakeBoundary()
+    desk, trade, limits, events, sent = chunking_desk(boundary)
+    boundary.lookups = [OrderLookup.failed("timeout"), chunk(OrderState.OPEN, 0)]
+    assert desk.next_chunk(trade, 30.0, 100.0, limits, 5.0) is None
+    assert desk.next_chunk(trade, 35.0, 100.0, limits, 5.0) is None
+    assert [i.client_order_id for i in desk.guard.expected] == ["bot-t7-c1"]
+    assert any("close order rests unknown to freqtrade" in text for text in sent)
+
+
+def test_a_pending_chunk_found_partly_filled_counts_and_the_next_is_sized_on_what_is_left():
+    boundary = FakeBoundary()
+    desk, trade, limits, events, _ = chunking_desk(boundary)
+    boundary.lookups = [chunk(OrderState.CANCELED, 1.5)]
+    stake, tag = desk.next_chunk(trade, 30.0, 100.0, limits, 3.5)
+    assert tag == "robust_chunk_2" and desk.state(trade).attempts[-2].outcome == "filled_then_canceled"
+    assert "close_filled" in [e.kind for e in events]
 
 
 def settlement_desk(boundary):
