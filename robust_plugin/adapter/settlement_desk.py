@@ -50,12 +50,16 @@ class SettlementDesk:
         self.load_trade = load_trade or (lambda trade_id: None)  # freqtrade's Trade, to store a job on
         self.jobs: dict[str, core.SettlementJob] = {}
         self._dirty: set[str] = set()
+        self._closed: set[int] = set()  # trades closed with a job pending: their position is gone by definition
 
     # -- jobs -------------------------------------------------------------------------------
     def resume(self, trades: list) -> int:
-        """Load unfinished jobs of open trades (after a restart)."""
+        """Load the unfinished jobs of ``trades`` after a restart: the open trades and those closed
+        recently (``trade_rows.trades_to_resume``), whose entries may still be waiting for a verdict."""
         count = 0
         for trade in trades:
+            if not getattr(trade, "is_open", True):
+                self._closed.add(trade.id)
             for data in (read_state(trade).get("settlement") or {}).get("jobs", {}).values():
                 try:
                     job = core.SettlementJob.from_dict(data)
@@ -141,7 +145,9 @@ class SettlementDesk:
         """Step every due job on this loop's position read (``None``: the read failed)."""
         for job in self.due(now):
             observation = None
-            if positions is not None:
+            if job.trade_id in self._closed:  # a position on the pair now is another trade's
+                observation = core.PositionObservation(job.side, 0.0, now)
+            elif positions is not None:
                 position = positions.get(job.pair)
                 observation = (
                     core.PositionObservation(position.side.value, position.amount, now)
@@ -159,7 +165,10 @@ class SettlementDesk:
 
     def explain_exit(self, trade: Any, now: float) -> bool:
         """freqtrade found an exchange-side exit while an entry of this trade was still settling:
-        decide the job now from the trade history. True when a job was resolved."""
+        decide the job now from the trade history. True when a job was resolved (a failed history read
+        leaves it to the next loops: a closed trade's job is then decided from the history alone)."""
+        if not trade.is_open:
+            self._closed.add(trade.id)
         resolved = False
         for job in self.pending(trade.id):
             history = self._history(job)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from robust_plugin.store import EventStore
 logger = logging.getLogger(__name__)
 
 LIVE_MODES = (RunMode.DRY_RUN, RunMode.LIVE)
+RESUME_CLOSED_WITHIN_S = 86400.0  # settlement jobs of trades closed this recently resume after a restart
 
 
 class RobustStartup:
@@ -236,8 +238,6 @@ class RobustStartup:
                 mode.value,
             )
             return
-        from freqtrade.persistence import Trade
-
         throttle = float(self.config.get("internals", {}).get("process_throttle_secs", 5))  # type: ignore[attr-defined]
         boundary, alerts = self._robust_boundary(), self._robust_alerter()
         desk = SettlementDesk(
@@ -248,7 +248,8 @@ class RobustStartup:
             loop_interval_s=throttle,
             load_trade=trade_rows.load_trade,
         )
-        desk.resume(Trade.get_open_trades())
+        # a trade closed while its entry settled keeps its job: the verdict is still owed
+        desk.resume(trade_rows.trades_to_resume(time.time() - RESUME_CLOSED_WITHIN_S))
         reconcile = None
         if config.reconcile.enabled and self._robust_allows(compat.RECONCILE):
             reconcile = ReconcileDesk(

@@ -101,3 +101,13 @@ def load_trade(trade_id: int) -> Any | None:
     from freqtrade.persistence import Trade
 
     return Trade.session.get(Trade, trade_id)
+
+
+def trades_to_resume(closed_since: float) -> list[Any]:
+    """freqtrade's open trades and the trades closed after ``closed_since`` (epoch seconds): after a
+    restart, an entry's settlement job goes on even when its trade closed before the verdict (closed
+    on the exchange while the bot was down, or just before it stopped)."""
+    from freqtrade.persistence import Trade
+
+    after = datetime.fromtimestamp(closed_since, UTC).replace(tzinfo=None)  # freqtrade stores naive UTC
+    return [*Trade.get_open_trades(), *Trade.get_trades_proxy(is_open=False, close_date=after)]

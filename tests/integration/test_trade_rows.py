@@ -10,7 +10,13 @@ import pytest
 from freqtrade.enums import TradingMode
 from freqtrade.persistence import Order, Trade, init_db
 
-from robust_plugin.adapter.trade_rows import TradeRow, closed_trade_rows, load_trade, open_trade_rows
+from robust_plugin.adapter.trade_rows import (
+    TradeRow,
+    closed_trade_rows,
+    load_trade,
+    open_trade_rows,
+    trades_to_resume,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -116,6 +122,13 @@ def test_closed_rows_are_the_trades_closed_after_the_given_time(trades):
         "XRP/USDT:USDT",
     }
     assert closed_trade_rows(NOW.timestamp()) == []
+
+
+def test_a_restart_resumes_the_open_trades_and_those_closed_since_the_given_time(trades):
+    """Settlement jobs live on their trades; a trade closed while its entry settled still owes a verdict."""
+    resumed = trades_to_resume((NOW - timedelta(hours=1)).timestamp())
+    assert sorted(t.pair for t in resumed) == ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
+    assert all(isinstance(t, Trade) for t in resumed)  # freqtrade's own, to read and store the jobs on
 
 
 def test_load_trade_is_freqtrades_trade(trades):

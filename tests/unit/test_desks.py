@@ -401,3 +401,30 @@ def test_alerts_sent_before_a_restart_are_not_sent_again_within_their_interval(t
     clock[0] += 600
     again.advise(Advice.FINDING_GHOST, {"detail": "x"}, trade_id=3, pair=PAIR)
     assert len(after) == 1  # after its interval it repeats as usual
+
+
+def test_a_job_pending_on_a_trade_closed_before_a_restart_resumes_and_ends_from_the_history():
+    """The trade closed on the exchange while its entry settled, the history read failed, and the bot
+    was restarted before the deadline: the restarted desk takes the job up again and owes the verdict
+    from the history; a position of the same size on the pair (the next trade's) verifies nothing."""
+    boundary = FakeBoundary()
+    desk, trades, events, _ = settlement_desk(boundary)
+    trade = Trade()
+    trades[7] = trade
+    desk.entry_filled(trade, fill("42", 1000.0), 1000.0)
+    trade.is_open = False  # freqtrade recorded an exit found on the exchange
+    boundary.history = None  # ... and the history could not be read then
+    assert not desk.explain_exit(trade, 1008.0)
+
+    restarted, trades_after, events_after, _ = settlement_desk(boundary)
+    trades_after[7] = trade
+    assert restarted.resume([trade]) == 1
+    boundary.history = [
+        OrderReport(PAIR, "42", None, "buy", OrderState.FILLED, 1, 1, 100, 1000.0),
+        OrderReport(PAIR, "43", None, "sell", OrderState.FILLED, 1, 1, 99, 1005.0),
+    ]
+    boundary.position_map = {PAIR: PositionReport(PAIR, Side.LONG, 1.0)}  # a new trade on the pair
+    run_loops(LiveWatch(boundary, restarted, None), 1030.0, 1070.0)
+    kinds = [e.kind for e in events_after]
+    assert "settlement_closed_immediately" in kinds, kinds
+    assert not [k for k in kinds if k.startswith("settlement_verified")]
