@@ -44,6 +44,17 @@ def live_config(
     return path
 
 
+def exchange_config(exchange: str) -> dict:
+    """The ``exchange`` part of a live config for the venue's dialect (the venue serves no Bybit
+    WebSocket stream, so freqtrade's are off there, as the chaos rehearsal runs it)."""
+    return {"name": exchange, **({"enable_ws": False} if exchange != "binance" else {})}
+
+
+# The class of the venue's "disconnect" fault as each dialect reports it: Binance answers -1001 "Internal
+# error; unable to process your request", Bybit retCode 10016 "System error" (its server restarting).
+DISCONNECT_CLASS = {"binance": "network", "bybit": "unavailable"}
+
+
 def venue_state(venue: RunningVenue) -> dict:
     return venue.state()
 

@@ -12,7 +12,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from robust_plugin.venue.process import run_venue
-from tests.integration.live_harness import all_trades_closed, live_config, plugin_events, run_trade
+from tests.integration.live_harness import (
+    DISCONNECT_CLASS,
+    all_trades_closed,
+    exchange_config,
+    live_config,
+    plugin_events,
+    run_trade,
+)
 
 pytestmark = pytest.mark.integration
 KEY, SECRET = "metrics-key", "metrics-secret"
@@ -51,7 +58,8 @@ def values(samples: dict, name: str, **labels: str) -> list[float]:
     return [v for (n, lab), v in samples.items() if n == name and labels.items() <= dict(lab).items()]
 
 
-def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faults(tmp_path, sample_datadir):
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faults(tmp_path, sample_datadir, exchange):
     port = free_port()
     (tmp_path / "scenario.toml").write_text(SCENARIO)
     plugin = {
@@ -61,10 +69,11 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
         "entry_guard": {"scope": "pair"},  # the orphan is on a pair this bot does not trade
         "metrics": {"enabled": True, "host": "127.0.0.1", "port": port},
     }
-    extra = {"robust_plugin": plugin, "rehearsal_hold_seconds": 15}
+    extra = {"robust_plugin": plugin, "rehearsal_hold_seconds": 15, "exchange": exchange_config(exchange)}
     scrapes: list[dict] = []
     opened = []
-    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=tmp_path / "scenario.toml") as venue:
+    scenario = tmp_path / "scenario.toml"
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario, exchange=exchange) as venue:
         config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
 
         def seen(name: str, **labels: str) -> bool:
@@ -93,9 +102,10 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
         log = run_trade(config, tmp_path, sample_datadir, "RobustRehearsalStrategy", until=everything_seen, timeout=110)
     assert any(scrapes), log[-3000:]
     last = scrapes[-1]
-    pair = {"bot": "rehearsal", "exchange": "binance", "pair": "BTC/USDT:USDT"}
+    pair = {"bot": "rehearsal", "exchange": exchange, "pair": "BTC/USDT:USDT"}
 
-    failed = values(last, "robust_plugin_close_attempts_total", **pair, outcome="failed", failure_class="network")
+    lost = DISCONNECT_CLASS[exchange]
+    failed = values(last, "robust_plugin_close_attempts_total", **pair, outcome="failed", failure_class=lost)
     assert failed == [1.0], log[-3000:]
     assert values(last, "robust_plugin_close_attempts_total", **pair, outcome="filled", failure_class="none") == [1.0]
     assert values(last, "robust_plugin_settlement_lag_seconds_count", **pair) == [1.0]
@@ -114,7 +124,7 @@ def test_every_metric_is_served_with_non_zero_values_during_a_live_run_with_faul
     events = plugin_events(tmp_path)
     assert len([e for e in events if e["kind"] == "close_failed"]) == 1
     assert len([e for e in events if e["kind"] == "alert"]) == sum(values(last, "robust_plugin_alerts_total"))
-    assert [e["data"]["failure_class"] for e in events if e["kind"] == "close_failed"] == ["network"]
+    assert [e["data"]["failure_class"] for e in events if e["kind"] == "close_failed"] == [lost]
 
 
 def test_a_metrics_port_in_use_is_one_error_naming_the_key_and_the_bot_keeps_trading(tmp_path, sample_datadir):

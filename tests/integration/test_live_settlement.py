@@ -12,6 +12,7 @@ from robust_plugin.tools.chaos_scenario import write_scenario
 from robust_plugin.venue.process import run_venue
 from tests.integration.live_harness import (
     all_trades_closed,
+    exchange_config,
     freqtrade_db,
     live_config,
     plugin_events,
@@ -132,7 +133,8 @@ def test_a_position_opened_outside_the_bot_is_reported_as_orphan_and_left_alone(
     assert len(kinds(events, "finding_orphan")) == 1, "deduplicated until it changes"
 
 
-def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restart(tmp_path, sample_datadir):
+@pytest.mark.parametrize("exchange", ["binance", "bybit"])
+def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restart(tmp_path, sample_datadir, exchange):
     import signal
     import subprocess
     import sys
@@ -142,8 +144,12 @@ def test_a_bot_killed_between_fill_and_verification_resumes_the_job_after_restar
 
     path = tmp_path / "scenario.toml"
     path.write_text('[[faults]]\nkind = "position_lag"\nseconds = 15\n')
-    extra = {"robust_plugin": {"aged": {"enabled": False}}, "rehearsal_hold_seconds": 600}
-    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=path) as venue:
+    extra = {
+        "robust_plugin": {"aged": {"enabled": False}},
+        "rehearsal_hold_seconds": 600,
+        "exchange": exchange_config(exchange),
+    }
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=path, exchange=exchange) as venue:
         config = live_config(venue, tmp_path, KEY, SECRET, ["BTC/USDT:USDT"], extra)
         command = [
             sys.executable,

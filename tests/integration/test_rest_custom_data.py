@@ -22,7 +22,15 @@ from robust_plugin.report.html import aged_trades, trade_steps
 from robust_plugin.report.inputs import live_inputs
 from robust_plugin.tools.backtest_env import ROOT
 from robust_plugin.venue.process import run_venue
-from tests.integration.live_harness import all_trades_closed, freqtrade_db, live_config, plugin_events, run_trade
+from tests.integration.live_harness import (
+    DISCONNECT_CLASS,
+    all_trades_closed,
+    exchange_config,
+    freqtrade_db,
+    live_config,
+    plugin_events,
+    run_trade,
+)
 
 pytestmark = pytest.mark.integration
 KEY, SECRET = "rest-key", "rest-secret"
@@ -35,7 +43,7 @@ AGED = {
     "max_loss_pct": 2.0,
     "force_close_after": "45s",
 }
-# The first close order is lost to a disconnect (-1001): one failed attempt of class "network", then a retry.
+# The first close order is lost to a disconnect (Binance -1001, Bybit 10016): one failed attempt, then a retry.
 SCENARIO = '[[faults]]\nkind = "disconnect"\nendpoint = "order.new"\nreduce_only = true\noccurrences = [1]\n'
 
 
@@ -59,15 +67,18 @@ def custom_data(port: int, trade_id: int) -> dict | None:
     return entries[0]["value"] if entries else None
 
 
-@pytest.fixture(scope="module")
-def live_run(tmp_path_factory, sample_datadir):
-    """One trade of the rehearsal strategy, aged in seconds, closed by the aged policy; REST polled."""
-    workdir = tmp_path_factory.mktemp("rest")
+@pytest.fixture(scope="module", params=["binance", "bybit"])
+def live_run(request, tmp_path_factory, sample_datadir):
+    """One trade of the rehearsal strategy, aged in seconds, closed by the aged policy; REST polled;
+    once on each exchange the venue speaks."""
+    exchange = request.param
+    workdir = tmp_path_factory.mktemp(f"rest-{exchange}")
     port = free_port()
     scenario = workdir / "scenario.toml"
     scenario.write_text(SCENARIO)
     extra = {
         "rehearsal_hold_seconds": 3600,  # the strategy never exits by itself: the aged policy does
+        "exchange": exchange_config(exchange),
         "robust_plugin": {
             "aged": AGED,
             "closing": {"backoff_initial": "1s", "backoff_max": "2s", "alert_after_failures": 1},
@@ -108,12 +119,19 @@ def live_run(tmp_path_factory, sample_datadir):
             return True
         return False
 
-    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario) as venue:
+    with run_venue(sample_datadir, api_key=KEY, api_secret=SECRET, scenario=scenario, exchange=exchange) as venue:
         config = live_config(venue, workdir, KEY, SECRET, ["BTC/USDT:USDT"], extra)
         log = run_trade(config, workdir, sample_datadir, "RobustRehearsalStrategy", until=watch, timeout=180)
     if not (workdir / "trades.sqlite").exists():
         pytest.fail(f"freqtrade did not start:\n{log[-3000:]}")
-    return {"workdir": workdir, "seen": seen, "log": log, "db": freqtrade_db(workdir), "events": plugin_events(workdir)}
+    return {
+        "exchange": exchange,
+        "workdir": workdir,
+        "seen": seen,
+        "log": log,
+        "db": freqtrade_db(workdir),
+        "events": plugin_events(workdir),
+    }
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -144,13 +162,14 @@ def test_rest_api_shows_the_plugins_state_of_a_live_trade(live_run):
     closing = seen["closed"]["closing"]
     attempts = closing["attempts"]
     assert closing["attempt_count"] == len(attempts) >= 2
-    assert attempts[0]["outcome"] == "failed" and attempts[0]["failure_class"] == "network", attempts
+    lost = DISCONNECT_CLASS[live_run["exchange"]]
+    assert attempts[0]["outcome"] == "failed" and attempts[0]["failure_class"] == lost, attempts
     assert attempts[-1]["outcome"] == "filled" and attempts[-1]["client_order_id"].endswith(f"x{len(attempts)}")
     assert seen["closed"]["settlement"]["outcome"] == "verified"
     assert isinstance(seen["closed"]["settlement"]["lag_s"], float)
     # What the API showed is what the plugin recorded in its own store.
     failed = [e for e in live_run["events"] if e["kind"] == "close_failed"]
-    assert [e["data"]["failure_class"] for e in failed] == ["network"]
+    assert [e["data"]["failure_class"] for e in failed] == [lost]
 
 
 def test_status_events_and_alerts_print_tables_of_the_live_run(live_run, capsys):
@@ -184,7 +203,7 @@ def test_report_of_the_live_run_shows_settlement_lags_and_close_attempts(live_ru
     closing = live_run["seen"]["closed"]["closing"]
     for attempt in closing["attempts"]:
         assert attempt["client_order_id"] in text
-    assert "network" in text and "Entry settlement" in text and "verified" in text
+    assert DISCONNECT_CLASS[live_run["exchange"]] in text and "Entry settlement" in text and "verified" in text
     assert "Aged trades (1)" in text and text.count('class="plotly-graph-div"') == 1
     # The charted staircase holds every target the plugin recorded live (same policy, same price grid).
     inputs = live_inputs(
