@@ -11,10 +11,10 @@ from decimal import Decimal
 
 from robust_plugin.venue import bybit_rules
 from robust_plugin.venue.account import ZERO, Fill
+from robust_plugin.venue.account_api import _totals, position_figures
 from robust_plugin.venue.bybit_errors import BybitError, params_error
 from robust_plugin.venue.bybit_market import category, integer, linear_spec
 from robust_plugin.venue.bybit_orders import CREATE_TYPES, ENGINE_ORIGINS, bybit_id, engine_id, find
-from robust_plugin.venue.private_api import _totals
 from robust_plugin.venue.venue import Venue
 
 EXEC_TYPES = {"liquidation": "BustTrade", "adl": "AdlTrade"}
@@ -132,12 +132,9 @@ def api_key_info(venue: Venue, params: dict):
 
 def _position(venue: Venue, symbol: str, now: int) -> dict:
     engine = venue.engine
-    amount, entry, hidden = venue.position_view(symbol, now)
-    position = engine.ledger.position(symbol)
-    mark = engine.price(symbol, now)
-    leverage = engine.leverage(symbol)
-    margin = position.margin if not hidden else abs(amount) * entry / Decimal(leverage)
-    liquidation = engine.liquidation_price(symbol) if amount and not hidden else ZERO
+    figures = position_figures(venue, symbol, now)
+    amount, entry, position, mark = figures.amount, figures.entry, figures.position, figures.mark
+    leverage, margin, liquidation = figures.leverage, figures.margin, figures.liquidation
     tier = bybit_rules.tier_index(abs(amount) * entry)
     _, risk_limit, rate, deduction = bybit_rules.RISK_TIERS[tier]
     realized = sum((f.realized_pnl - f.commission for f in engine.ledger.fills if f.symbol == symbol), ZERO)

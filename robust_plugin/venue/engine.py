@@ -2,21 +2,21 @@
 
 One-way positions, isolated margin, maker/taker fees, MARKET and LIMIT orders, conditional orders
 (STOP_MARKET, TAKE_PROFIT_MARKET) on the algo-order API, reduce-only semantics, exchange filters,
-liquidation when the price crosses the liquidation price, funding every 8 hours.
+liquidation when the price crosses the liquidation price, funding every 8 hours (the orders and bookings
+the exchange makes itself are in :mod:`robust_plugin.venue.exchange_closes`).
 """
 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
-from robust_plugin.venue import binance_rules, errors, liquidation
-from robust_plugin.venue.account import ZERO, AlgoOrder, Income, Ledger, Order, Position
+from robust_plugin.venue import binance_rules, errors, exchange_closes, liquidation
+from robust_plugin.venue.account import ZERO, AlgoOrder, Ledger, Order, Position
 from robust_plugin.venue.markets import MarketSpec
 from robust_plugin.venue.prices import PriceReplay
 
 CLIENT_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
-FUNDING_INTERVAL_MS = 8 * 3_600_000
 ORDER_TYPES = ("MARKET", "LIMIT")
 ALGO_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
 
@@ -62,7 +62,7 @@ class Engine:
         self.default_leverage = default_leverage
         self.halted: set[str] = set()
         self.last_ms = prices.clock.now_ms()
-        self._liquidations = 0
+        self.liquidations = 0  # how many this engine has made (their client ids count them)
 
     # -- market data ------------------------------------------------------------------------
     def spec(self, symbol: str | None) -> MarketSpec:
@@ -310,7 +310,7 @@ class Engine:
             self._fill_resting(symbol, low, high, now)
             self._trigger_algos(symbol, low, high, now)
             self._check_liquidation(symbol, low, high, now)
-        self._fund(start, now)
+        exchange_closes.fund(self, start, now)
 
     def _fill_resting(self, symbol: str, low: Decimal, high: Decimal, now: int) -> None:
         for order in self.ledger.open_orders():
@@ -367,77 +367,7 @@ class Engine:
             return
         liq = self.liquidation_price(symbol)
         if (position.amount > 0 and low <= liq) or (position.amount < 0 and high >= liq):
-            self.liquidate(symbol, now, liq)
-
-    def liquidate(self, symbol: str, now: int, price: Decimal | None = None) -> Order | None:
-        """Close the whole position as Binance's liquidation engine does (an ``autoclose-`` order)."""
-        position = self.ledger.position(symbol)
-        if not position.amount:
-            return None
-        spec = self.spec(symbol)
-        if price is None:
-            price = self.liquidation_price(symbol)
-        price = (price / spec.tick_size).to_integral_value(
-            ROUND_CEILING if position.amount < 0 else ROUND_FLOOR
-        ) * spec.tick_size
-        self._liquidations += 1
-        side = "SELL" if position.amount > 0 else "BUY"
-        margin_left = position.margin
-        order = self._exchange_close(
-            f"autoclose-{now}{self._liquidations:06d}", symbol, side, abs(position.amount), price, now, "liquidation"
-        )
-        fill = self.ledger.apply_fill(order, abs(position.amount), price, self.taker_fee, False, now)
-        left = margin_left + fill.realized_pnl  # what remained of the margin goes to the insurance fund
-        if left > 0:
-            self.ledger.wallet -= left
-            self.ledger.income.append(Income(symbol, "INSURANCE_CLEAR", -left, now, self.ledger.new_id()))
-        return order
-
-    def auto_deleverage(self, symbol: str, quantity: Decimal | None, now: int) -> Order | None:
-        """Reduce the position by ``quantity`` (None: all of it) at the current price, no fee, as the
-        exchange's auto-deleveraging does to the profitable side when a liquidation cannot be filled."""
-        position = self.ledger.position(symbol)
-        if not position.amount:
-            return None
-        qty = abs(position.amount) if quantity is None else min(quantity, abs(position.amount))
-        side = "SELL" if position.amount > 0 else "BUY"
-        price, _ = self.bid_ask(symbol, now)
-        order = self._exchange_close(f"adl_autoclose-{now}", symbol, side, qty, price, now, "adl")
-        self.ledger.apply_fill(order, qty, price, ZERO, False, now)
-        return order
-
-    def _exchange_close(
-        self, client_id: str, symbol: str, side: str, qty: Decimal, price: Decimal, now: int, origin: str
-    ) -> Order:
-        """A reduce-only IOC order the exchange places itself (liquidation, auto-deleveraging), in the ledger."""
-        order = Order(
-            self.ledger.new_id(),
-            client_id,
-            symbol,
-            side,
-            "LIMIT",
-            qty,
-            price,
-            "IOC",
-            True,
-            False,
-            now,
-            now,
-            origin=origin,
-        )
-        self.ledger.add_order(order)
-        return order
-
-    def _fund(self, start: int, now: int) -> None:
-        boundary = start - start % FUNDING_INTERVAL_MS + FUNDING_INTERVAL_MS
-        while boundary <= now:
-            for symbol, position in self.ledger.positions.items():
-                if position.amount:
-                    rate = Decimal(repr(self.prices.funding_rate(symbol, boundary)))
-                    fee = -position.amount * self.price(symbol, boundary) * rate
-                    self.ledger.wallet += fee
-                    self.ledger.income.append(Income(symbol, "FUNDING_FEE", fee, boundary, self.ledger.new_id()))
-            boundary += FUNDING_INTERVAL_MS
+            exchange_closes.liquidate(self, symbol, now, liq)
 
     # -- outside the bot --------------------------------------------------------------------
     def external_order(

@@ -6,6 +6,7 @@ import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
+from robust_plugin.venue import exchange_closes
 from robust_plugin.venue.account import Order
 from robust_plugin.venue.auth import Credentials
 from robust_plugin.venue.engine import Engine
@@ -74,7 +75,7 @@ class Venue:
         self.scheduled = [item for item in self.scheduled if item[0] > now]
         for _, action, symbol in due:
             if action == "liquidate":
-                self.engine.liquidate(symbol, now)
+                exchange_closes.liquidate(self.engine, symbol, now)
         self.engine.advance(now)
 
     def _external(self, params: dict, symbol: str, now: int) -> None:
@@ -87,7 +88,7 @@ class Venue:
         elif action == "cancel_stops":
             self.engine.cancel_all_algos(symbol, now)
         elif action == "adl":
-            self.engine.auto_deleverage(symbol, params.get("quantity"), now)
+            exchange_closes.auto_deleverage(self.engine, symbol, params.get("quantity"), now)
 
     def external(self, action: str, symbol: str, side: str | None = None, quantity: Decimal | None = None) -> None:
         self.engine.spec(symbol)
