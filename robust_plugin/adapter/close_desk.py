@@ -30,6 +30,7 @@ from robust_plugin.core import close_decisions as decide
 from robust_plugin.core import closing as core
 from robust_plugin.core.chunking import MarketLimits
 from robust_plugin.core.client_ids import BINANCE_RULE, IdRule
+from robust_plugin.core.exchange_reports import OrderLookup
 from robust_plugin.core.failures import classify
 from robust_plugin.core.trade_state import read_state, write_part
 from robust_plugin.store import EventStore
@@ -103,6 +104,13 @@ class CloseDesk:
             intent = Intent(trade.pair, trade.exit_side, True, attempt.client_order_id, trade.id, purpose, now)
             self.guard.expect(intent)
 
+    def _look_up_last(self, trade: Any, state: core.CloseState) -> OrderLookup | None:
+        """The last attempt's order, looked up by its client order id; None without the order guard
+        (no client order id was sent) or the exchange boundary."""
+        if self.boundary is None or self.guard is None or state.last is None:
+            return None
+        return self.boundary.order_by_client_id(trade.pair, state.last.client_order_id)
+
     # -- callbacks --------------------------------------------------------------------------
     def may_signal_exit(self, trade: Any, now: float) -> bool:
         """For ``custom_exit``: False while a close of this trade backs off or escalated. A close left
@@ -138,10 +146,7 @@ class CloseDesk:
                 if getattr(trade, "has_open_orders", False):  # freqtrade's own exit order rests
                     resolved = decide.resting_exit(state, facts.protective)
                 else:  # the outcome is unknown (a lost response, a bot stopped mid-close): look it up
-                    lookup = None
-                    if self.boundary is not None and self.guard is not None and state.last is not None:
-                        lookup = self.boundary.order_by_client_id(trade.pair, state.last.client_order_id)
-                    resolved = decide.resolve_lost(state, lookup, now, self.config)
+                    resolved = decide.resolve_lost(state, self._look_up_last(trade, state), now, self.config)
                 if not self._apply(trade.id, trade.pair, resolved).send:
                     return False
             decision = self._apply(trade.id, trade.pair, decide.confirm_exit(self.state(trade), facts, self.config))
@@ -212,9 +217,7 @@ class CloseDesk:
         try:
             state = self.state(trade)
             if decide.chunk_pending(state) and not getattr(trade, "has_open_orders", False):
-                lookup = None
-                if self.boundary is not None and self.guard is not None and state.last is not None:
-                    lookup = self.boundary.order_by_client_id(trade.pair, state.last.client_order_id)
+                lookup = self._look_up_last(trade, state)
                 self._apply(trade.id, trade.pair, decide.resolve_chunk(state, lookup, now, self.config))
             facts = decide.ChunkFacts(
                 trade.id,
